@@ -1,0 +1,370 @@
+/**
+ * Development-only OpenID Connect provider on top of oidc-provider: one confidential client,
+ * three demo users and plain HTML sign-in pages. `npx tsx scripts/dev-idp.ts --help` lists the
+ * options. Once listening it prints one JSON line on stdout (issuer, client, users) that tests
+ * read; everything else goes to stderr.
+ */
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { exportJWK, generateKeyPair } from 'jose';
+
+export interface DevIdpOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+}
+
+export interface DevIdp {
+  /** `http://HOST:PORT` with the bound port and no trailing slash. */
+  issuer: string;
+  close(): Promise<void>;
+}
+
+export const DEMO_PASSWORD = 'password';
+export const DEMO_USERS = [
+  { sub: 'user-alice', email: 'alice@example.com', name: 'Alice Example' },
+  { sub: 'user-bob', email: 'bob@example.com', name: 'Bob Example' },
+  { sub: 'user-carol', email: 'carol@other.test', name: 'Carol Other' },
+] as const;
+
+const DEFAULTS: DevIdpOptions = {
+  host: '127.0.0.1',
+  port: 3900,
+  clientId: 'gatehouse-dev',
+  clientSecret: 'gatehouse-dev-secret',
+  redirectUris: ['http://localhost:3000/signin/callback'],
+};
+const SCOPES = ['openid', 'email', 'profile'];
+const MAX_FORM_BYTES = 16 * 1024;
+const INTERACTION_ROUTE = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?$/;
+
+// oidc-provider ships no type declarations and @types/oidc-provider is not a dependency, so the
+// part of its API used here is declared by hand.
+interface Interaction {
+  uid: string;
+  prompt: { name: string; details: { missingOIDCClaims?: string[] } };
+  params: Record<string, unknown>;
+  session?: { accountId: string };
+  grantId?: string;
+}
+interface Grant {
+  addOIDCScope(scope: string): void;
+  addOIDCClaims(claims: string[]): void;
+  save(): Promise<string>;
+}
+type InteractionResult =
+  | { login?: { accountId: string }; consent?: { grantId: string } }
+  | { error: string; error_description: string };
+interface Provider {
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+  interactionFinished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: InteractionResult,
+    options?: { mergeWithLastSubmission: boolean },
+  ): Promise<void>;
+  Grant: {
+    new (init: { accountId: string; clientId: string }): Grant;
+    find(id: string): Promise<Grant | undefined>;
+  };
+}
+type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => Provider;
+
+async function loadProviderClass(): Promise<ProviderClass> {
+  // A non-literal specifier keeps tsc from looking for the missing declarations.
+  const specifier: string = 'oidc-provider';
+  const loaded = (await import(specifier)) as { default: ProviderClass };
+  return loaded.default;
+}
+
+/**
+ * Listens on `options.host:options.port`, then builds the provider with the bound port in its
+ * issuer. Keys, cookie secrets and all state live in memory and die with the process.
+ */
+export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
+  const Provider = await loadProviderClass();
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = `dev-${randomBytes(8).toString('hex')}`;
+  const signingKey = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const issuer = `http://${host}:${port}`;
+
+  let provider: Provider;
+  try {
+    provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: options.clientId,
+          client_secret: options.clientSecret,
+          redirect_uris: options.redirectUris,
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          // Only one method can be registered, but oidc-provider treats client_secret_basic and
+          // client_secret_post as interchangeable, so openid-client's ClientSecretBasic (its
+          // default) and ClientSecretPost both authenticate.
+          token_endpoint_auth_method: 'client_secret_basic',
+        },
+      ],
+      jwks: { keys: [signingKey] },
+      cookies: { keys: [randomBytes(32).toString('base64url')] },
+      pkce: { required: () => true },
+      scopes: SCOPES,
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+      // By default a code flow puts only `sub` in the ID token and leaves email and name to
+      // userinfo; relying parties under test read them from the ID token.
+      conformIdTokenClaims: false,
+      features: { devInteractions: { enabled: false } },
+      // Numbers rather than the default functions, which print a notice on stdout when first used.
+      ttl: { AccessToken: 3600, IdToken: 3600, Interaction: 3600, Session: 86400, Grant: 86400 },
+      findAccount: (_ctx: unknown, sub: string) => {
+        const user = DEMO_USERS.find((candidate) => candidate.sub === sub);
+        return user && {
+          accountId: user.sub,
+          claims: () => ({ sub: user.sub, email: user.email, email_verified: true, name: user.name }),
+        };
+      },
+      renderError: (ctx: { type: string; body: string }, out: Record<string, unknown>) => {
+        ctx.type = 'html';
+        ctx.body = page('Sign-in error', `<p>${escapeHtml(`${String(out.error)}: ${String(out.error_description ?? '')}`)}</p>`);
+      },
+    });
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+
+  const handleProvider = provider.callback();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const match = INTERACTION_ROUTE.exec(new URL(req.url ?? '/', issuer).pathname);
+    if (!match?.[1]) {
+      handleProvider(req, res);
+      return;
+    }
+    handleInteraction(provider, req, res, match[1], match[2]).catch((error: unknown) => sendError(res, error));
+  });
+
+  return {
+    issuer,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handleInteraction(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+  action: string | undefined,
+): Promise<void> {
+  const interaction = await provider.interactionDetails(req, res);
+  if (interaction.uid !== uid) {
+    sendHtml(res, 400, page('Sign-in error', '<p>This sign-in page does not belong to the current sign-in.</p>'));
+    return;
+  }
+  const method = action === undefined ? 'GET' : 'POST';
+  if (req.method !== method) {
+    res.writeHead(405, { allow: method }).end();
+    return;
+  }
+  const prompt = interaction.prompt.name;
+
+  if (action === 'abort') {
+    const result = { error: 'access_denied', error_description: 'The user cancelled the sign-in' };
+    await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+  } else if (prompt === 'consent' && interaction.session && action === undefined) {
+    const grantId = await grantRequested(provider, interaction, interaction.session.accountId);
+    await provider.interactionFinished(req, res, { consent: { grantId } });
+  } else if (prompt === 'login' && action === undefined) {
+    const hint = interaction.params.login_hint;
+    sendHtml(res, 200, loginPage(uid, typeof hint === 'string' ? hint : ''));
+  } else if (prompt === 'login' && action === 'login') {
+    const form = await readForm(req);
+    if (!form) {
+      sendHtml(res, 413, page('Sign-in error', '<p>The form was too large.</p>'));
+      return;
+    }
+    const email = form.get('email')?.trim() ?? '';
+    const user = DEMO_USERS.find((candidate) => candidate.email === email.toLowerCase());
+    if (!user || form.get('password') !== DEMO_PASSWORD) {
+      sendHtml(res, 401, loginPage(uid, email, 'Unknown user or wrong password.'));
+      return;
+    }
+    const grantId = await grantRequested(provider, interaction, user.sub);
+    const result = { login: { accountId: user.sub }, consent: { grantId } };
+    await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+  } else {
+    sendHtml(res, 400, page('Sign-in error', `<p>Cannot handle the ${escapeHtml(prompt)} step here.</p>`));
+  }
+}
+
+/** Consents on the user's behalf to every supported scope the client asked for. */
+async function grantRequested(provider: Provider, interaction: Interaction, accountId: string): Promise<string> {
+  const clientId = String(interaction.params.client_id);
+  const existing = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
+  const grant = existing ?? new provider.Grant({ accountId, clientId });
+  const requested = typeof interaction.params.scope === 'string' ? interaction.params.scope.split(' ') : [];
+  grant.addOIDCScope(requested.filter((scope) => SCOPES.includes(scope)).join(' '));
+  // Only set when a claims request parameter is in play, which this configuration leaves off.
+  const claims = interaction.prompt.details.missingOIDCClaims;
+  if (claims) grant.addOIDCClaims(claims);
+  return grant.save();
+}
+
+/** Resolves to undefined when the body exceeds MAX_FORM_BYTES. */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function loginPage(uid: string, email: string, error?: string): string {
+  const base = `/interaction/${encodeURIComponent(uid)}`;
+  const errorText = error ? ` <strong id="password-error" role="alert">${escapeHtml(error)}</strong>` : '';
+  const users = DEMO_USERS.map((user) => escapeHtml(user.email)).join(', ');
+  return page(
+    'Sign in',
+    `<h1>Development identity provider</h1>
+<p>Demo users: ${users}. Password: ${escapeHtml(DEMO_PASSWORD)}.</p>
+<form method="post" action="${escapeHtml(base)}/login">
+<p><label for="email">Email</label> <input id="email" name="email" type="email" autocomplete="username" value="${escapeHtml(email)}"></p>
+<p><label for="password">Password</label> <input id="password" name="password" type="password" autocomplete="current-password"${error ? ' aria-describedby="password-error"' : ''}>${errorText}</p>
+<p><button type="submit">Sign in</button></p>
+</form>
+<form method="post" action="${escapeHtml(base)}/abort">
+<p><button type="submit">Cancel</button></p>
+</form>`,
+  );
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'",
+  });
+  res.end(html);
+}
+
+function sendError(res: ServerResponse, error: unknown): void {
+  const { statusCode, error_description: description } = (error ?? {}) as { statusCode?: unknown; error_description?: unknown };
+  const status = typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : 500;
+  if (status === 500) console.error(error);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const message = status === 500 || typeof description !== 'string' ? 'Something went wrong.' : description;
+  sendHtml(res, status, page('Sign-in error', `<p>${escapeHtml(message)}</p>`));
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
+}
+
+const HELP = `Usage: npx tsx scripts/dev-idp.ts [options]
+
+  --host <host>             address to listen on (default ${DEFAULTS.host})
+  --port <port>             port to listen on, 0 picks a free one (default ${DEFAULTS.port})
+  --client-id <id>          client id (default ${DEFAULTS.clientId})
+  --client-secret <secret>  client secret (default ${DEFAULTS.clientSecret})
+  --redirect-uri <uri>      allowed redirect URI, repeatable (default ${DEFAULTS.redirectUris.join(' ')})
+  --help                    print this help
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      host: { type: 'string', default: DEFAULTS.host },
+      port: { type: 'string', default: String(DEFAULTS.port) },
+      'client-id': { type: 'string', default: DEFAULTS.clientId },
+      'client-secret': { type: 'string', default: DEFAULTS.clientSecret },
+      'redirect-uri': { type: 'string', multiple: true, default: DEFAULTS.redirectUris },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
+
+  console.error('WARNING: development OpenID provider with demo users and a shared password; never use it in production.');
+  const idp = await startDevIdp({
+    host: values.host,
+    port,
+    clientId: values['client-id'],
+    clientSecret: values['client-secret'],
+    redirectUris: values['redirect-uri'],
+  });
+  const info = {
+    issuer: idp.issuer,
+    clientId: values['client-id'],
+    clientSecret: values['client-secret'],
+    redirectUris: values['redirect-uri'],
+    users: DEMO_USERS.map((user) => user.email),
+    password: DEMO_PASSWORD,
+  };
+  process.stdout.write(`${JSON.stringify(info)}\n`);
+  console.error(
+    `To use it in Gatehouse, add an OIDC provider with issuer ${info.issuer}, client id ${info.clientId}, ` +
+      `client secret ${info.clientSecret} and domains example.com; sign in as alice@example.com / ${DEMO_PASSWORD}.`,
+  );
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      idp.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+const entry = process.argv[1];
+if (entry && realpathSync(entry) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,49 @@
+import { createApp } from '../app/create-app.js';
+import { anyOrganizationExists } from '../model/organizations.js';
+import { createOneTimeLink } from '../setup/one-time-links.js';
+import { loadConfigOrExit } from './common.js';
+
+/** Starts Gatehouse, prints the setup link on first run, and shuts down gracefully on SIGTERM or SIGINT. */
+export async function runServe(): Promise<void> {
+  const config = loadConfigOrExit();
+  const app = await createApp(config);
+  const { context, server } = app;
+
+  await server.listen({ host: config.host, port: config.port });
+  context.logger.info(
+    { event: 'server.started', publicUrl: config.publicUrl, database: config.database.kind, env: config.env },
+    'Gatehouse is listening',
+  );
+
+  if (!(await anyOrganizationExists(context.store.db))) {
+    const link = await createOneTimeLink(context, { purpose: 'setup' });
+    // Printed to stdout for the operator rather than logged, so the token does not end up in log storage.
+    process.stdout.write(
+      `\nNo organization exists yet. Open this one-time setup link to create the first one (valid until ${link.expiresAt}):\n\n  ${link.url}\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    context.logger.info({ event: 'server.stopping', signal }, 'shutting down: finishing open requests');
+    const timer = setTimeout(() => {
+      context.logger.error({ event: 'server.stop_timeout' }, 'shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    timer.unref();
+    app
+      .close()
+      .then(() => {
+        context.logger.info({ event: 'server.stopped' }, 'stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        context.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

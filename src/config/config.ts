@@ -1,0 +1,16 @@
+/** Validated configuration that the rest of Gatehouse receives. Nothing reads process.env after start-up. */
+export interface Config {
+  env: 'development' | 'production';
+  publicUrl: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  /** Root secret; purpose-specific keys are derived from it (see deriveKey). */
+  secret: Uint8Array;
+  session: { idleSeconds: number; maxSeconds: number };
+  oneTimeLinkSeconds: number;
+  allowHttpLoopbackIssuers: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+}

@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+import { html } from '../web/html.js';
+import { layout } from '../web/layout.js';
+import { ProtocolError } from './errors.js';
+
+/** Returns whether a request expects JSON rather than an HTML page. */
+export function wantsJSON(request: FastifyRequest): boolean {
+  return request.url.startsWith('/v1/') || request.url.startsWith('/healthz') || request.url.startsWith('/readyz');
+}
+
+/**
+ * The one exit point for errors. ProtocolErrors send their code and safe description; Fastify's own
+ * 4xx errors (bad JSON, body too large) send a generic description; everything else is a 500 whose
+ * details stay in the log.
+ */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  let status = 500;
+  let code = 'server_error';
+  let description = 'Something went wrong on our side. Try again; if it keeps happening, contact your operator.';
+
+  if (error instanceof ProtocolError) {
+    status = error.status;
+    code = error.code;
+    description = error.description;
+    request.log.info({ code, detail: error.detail }, 'request rejected');
+  } else if (isClientError(error)) {
+    status = error.statusCode;
+    code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    description = status === 413 ? 'The request body is too large.' : status === 415 ? 'Unsupported content type.' : 'The request is malformed.';
+    request.log.info({ code, detail: error.code }, 'request rejected');
+  } else {
+    request.log.error({ err: error }, 'request failed');
+  }
+
+  if (status === 401 && wantsJSON(request)) {
+    // RFC 6750 section 3: a request without any credential gets a challenge without an error code.
+    const challenge = code === 'invalid_token' ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"';
+    reply.header('www-authenticate', challenge);
+  }
+
+  reply.status(status).header('cache-control', 'no-store');
+  if (wantsJSON(request)) {
+    reply.send({ error: code, error_description: description });
+    return;
+  }
+  reply.type('text/html; charset=utf-8').send(errorPage(status, description));
+}
+
+/** Renders a stand-alone error page. */
+export function errorPage(status: number, description: string): string {
+  const title = status === 404 ? 'Page not found' : status >= 500 ? 'Server error' : 'Something is not right';
+  return layout({ title, csrfToken: '' }, html`<p class="notice error" role="alert">${description}</p><p><a href="/">Go to the start page</a></p>`);
+}
+
+function isClientError(error: unknown): error is FastifyError & { statusCode: number } {
+  const statusCode = (error as { statusCode?: unknown }).statusCode;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
+}

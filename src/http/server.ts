@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
+import type { AppContext } from '../app/context.js';
+import type { CredentialVerifier } from '../auth/principal.js';
+import { handleError, wantsJSON } from './error-handler.js';
+import { NotFound } from './errors.js';
+import { registerAPIKeyRoutes } from './routes/api-keys.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerMemberRoutes } from './routes/members.js';
+import { registerWhoamiRoute } from './routes/whoami.js';
+import { registerAPIKeyPages } from './pages/api-keys.js';
+import { registerConnectionPages } from './pages/connections.js';
+import { registerSettingsPages } from './pages/settings.js';
+import { registerSetupPages } from './pages/setup.js';
+import { registerSignInPages } from './pages/sign-in.js';
+import { addSecurityHeaders } from './security-headers.js';
+import { stylesheet } from '../web/style.js';
+
+/** Dependencies of the HTTP server. */
+export interface ServerOptions {
+  context: AppContext;
+  verifier: CredentialVerifier;
+}
+
+/** Builds the Fastify server with every route; the caller decides when to listen. */
+export async function buildServer({ context, verifier }: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // A pino Logger is a FastifyBaseLogger; naming the base type keeps route types at their defaults.
+    loggerInstance: context.logger satisfies FastifyBaseLogger as FastifyBaseLogger,
+    trustProxy: context.config.trustProxy,
+    bodyLimit: 64 * 1024,
+    genReqId: () => randomUUID(),
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    const contentType = String(reply.getHeader('content-type') ?? '');
+    addSecurityHeaders(reply, contentType.startsWith('text/html'));
+    return payload;
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    handleError(new NotFound(wantsJSON(request) ? 'No such endpoint.' : 'There is no page at this address.'), request, reply);
+  });
+
+  app.get('/assets/style.css', async (_request, reply) => {
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet);
+  });
+
+  registerHealthRoutes(app, context);
+  registerWhoamiRoute(app, context, verifier);
+  registerAPIKeyRoutes(app, context, verifier);
+  registerMemberRoutes(app, context, verifier);
+  registerSetupPages(app, context, verifier);
+  registerSignInPages(app, context, verifier);
+  registerSettingsPages(app, context, verifier);
+  registerConnectionPages(app, context, verifier);
+  registerAPIKeyPages(app, context, verifier);
+
+  return app;
+}
