@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+
+import { BrowserClient, readForm } from './browser-client.js';
+import type { TestGatehouse } from './gatehouse.js';
+import type { RunningIdP } from './idp.js';
+
+/** Opens the setup link, creates the organization and returns its id; the browser is then signed in as owner. */
+export async function setupOrganization(
+  browser: BrowserClient,
+  gatehouse: TestGatehouse,
+  owner = { organization: 'Acme', name: 'Alice Example', email: 'alice@example.com' },
+): Promise<string> {
+  const page = await browser.follow(await gatehouse.setupLink());
+  assert.equal(page.response.status, 200, page.body);
+  const form = readForm(page.body, '/setup');
+  const created = await browser.request(new URL(form.action, gatehouse.url).href, {
+    form: { ...form.fields, organization_name: owner.organization, owner_name: owner.name, owner_email: owner.email },
+  });
+  assert.equal(created.status, 303, await created.text());
+  const match = /^\/orgs\/([^/]+)\/settings\/connections$/.exec(created.headers.get('location') ?? '');
+  assert.ok(match, `unexpected redirect ${created.headers.get('location')}`);
+  return match[1]!;
+}
+
+/** Adds an OIDC connection through the settings form and returns the page that answered. */
+export async function addConnection(
+  browser: BrowserClient,
+  gatehouse: TestGatehouse,
+  organizationId: string,
+  fields: { name?: string; issuer: string; clientId: string; clientSecret: string; domains: string; scopes?: string },
+): Promise<{ status: number; body: string }> {
+  const path = `/orgs/${organizationId}/settings/connections`;
+  const page = await browser.follow(`${gatehouse.url}${path}`);
+  const form = readForm(page.body, path);
+  const response = await browser.request(`${gatehouse.url}${path}`, {
+    form: {
+      ...form.fields,
+      name: fields.name ?? 'Example IdP',
+      issuer: fields.issuer,
+      client_id: fields.clientId,
+      client_secret: fields.clientSecret,
+      scopes: fields.scopes ?? 'openid email profile',
+      domains: fields.domains,
+    },
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/**
+ * Submits the development IdP's login form on `loginPage` and follows the redirects back to
+ * Gatehouse. Returns the final response.
+ */
+export async function loginAtIdP(
+  browser: BrowserClient,
+  loginPage: { url: string; body: string },
+  credentials: { email: string; password: string },
+): Promise<{ response: Response; url: string; body: string }> {
+  const form = readForm(loginPage.body, '/login');
+  return browser.follow(new URL(form.action, loginPage.url).href, { form: { ...form.fields, ...credentials } });
+}
+
+/** Starts sign-in at Gatehouse with an email and returns the provider's login page (redirects followed). */
+export async function startSignIn(browser: BrowserClient, gatehouse: TestGatehouse, email: string): Promise<{ response: Response; url: string; body: string }> {
+  const page = await browser.follow(`${gatehouse.url}/signin`);
+  const form = readForm(page.body, '/signin');
+  return browser.follow(`${gatehouse.url}/signin`, { form: { ...form.fields, email } });
+}
+
+/**
+ * Signs in through the provider and returns the final page after the callback. When the provider
+ * still has a session from an earlier sign-in, it redirects back without showing its login page.
+ */
+export async function signIn(
+  browser: BrowserClient,
+  gatehouse: TestGatehouse,
+  idp: RunningIdP,
+  email: string,
+): Promise<{ response: Response; url: string; body: string }> {
+  const loginPage = await startSignIn(browser, gatehouse, email);
+  if (new URL(loginPage.url).origin !== idp.issuer) return loginPage;
+  return loginAtIdP(browser, loginPage, { email, password: idp.password });
+}
+
+/** Links the signed-in owner's account to a connection through the provider. */
+export async function linkAccount(
+  browser: BrowserClient,
+  gatehouse: TestGatehouse,
+  idp: RunningIdP,
+  organizationId: string,
+  email: string,
+): Promise<{ response: Response; url: string; body: string }> {
+  const path = `/orgs/${organizationId}/settings/connections`;
+  const page = await browser.follow(`${gatehouse.url}${path}`);
+  const form = readForm(page.body, '/link');
+  const loginPage = await browser.follow(`${gatehouse.url}${form.action}`, { form: form.fields });
+  return loginAtIdP(browser, loginPage, { email, password: idp.password });
+}
+
+/** Creates an API key through the settings page and returns the key shown once. */
+export async function createKeyInUI(browser: BrowserClient, gatehouse: TestGatehouse, organizationId: string, name: string): Promise<string> {
+  const path = `/orgs/${organizationId}/settings/api-keys`;
+  const page = await browser.follow(`${gatehouse.url}${path}`);
+  const form = readForm(page.body, path);
+  const created = await browser.request(`${gatehouse.url}${path}`, { form: { ...form.fields, name } });
+  const body = await created.text();
+  assert.equal(created.status, 201, body);
+  const key = /<code class="secret" id="new-api-key">([^<]+)<\/code>/.exec(body)?.[1];
+  assert.ok(key, 'the page shows the new key');
+  return key;
+}
+
+/** Calls GET /v1/whoami with a bearer key. */
+export async function whoami(gatehouse: TestGatehouse, key: string): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(`${gatehouse.url}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+
+import { createApp, type App } from '../../src/app/create-app.js';
+import type { Config } from '../../src/config/config.js';
+import { createOneTimeLink } from '../../src/setup/one-time-links.js';
+import type { DatabaseCase } from './databases.js';
+import { TestClock } from './clock.js';
+
+/** A Gatehouse listening on 127.0.0.1 for one test, with its captured log lines. */
+export interface TestGatehouse {
+  app: App;
+  url: string;
+  clock: TestClock;
+  logs: string[];
+  setupLink(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts Gatehouse on an empty database of the given kind, on a free port, reachable as http://localhost:PORT. */
+export async function startGatehouse(database: DatabaseCase, overrides: Partial<Config> = {}): Promise<TestGatehouse> {
+  const { target, cleanup } = await database.create();
+  const clock = new TestClock();
+  const logs: string[] = [];
+  const logDestination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+
+  const config: Config = {
+    env: 'development',
+    publicUrl: 'http://localhost:0',
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: '/nonexistent',
+    database: target.kind === 'sqlite' ? { kind: 'sqlite', file: target.file } : { kind: 'postgres', url: target.url },
+    secret: randomBytes(32),
+    session: { idleSeconds: 3600, maxSeconds: 86_400 },
+    oneTimeLinkSeconds: 3600,
+    allowHttpLoopbackIssuers: true,
+    trustProxy: false,
+    logLevel: 'info',
+    ...overrides,
+  };
+  const app = await createApp(config, { clock: clock.now, logDestination, database: target });
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.server.address();
+  if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+  // The port is known only after listening, so the public URL is set now; nothing has read it yet.
+  config.publicUrl = `http://localhost:${address.port}`;
+
+  return {
+    app,
+    url: config.publicUrl,
+    clock,
+    logs,
+    async setupLink() {
+      return (await createOneTimeLink(app.context, { purpose: 'setup' })).url;
+    },
+    async close() {
+      await app.close();
+      await cleanup();
+    },
+  };
+}
