@@ -114,3 +114,41 @@ export async function whoami(gatehouse: TestGatehouse, key: string): Promise<{ s
   const response = await fetch(`${gatehouse.url}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
 }
+
+/**
+ * Runs sign-in up to the provider's redirect back to Gatehouse and returns the callback URL without
+ * requesting it, so a test can replay, alter or move it.
+ */
+export async function callbackURLFor(browser: BrowserClient, gatehouse: TestGatehouse, idp: RunningIdP, email: string): Promise<string> {
+  const page = await browser.follow(`${gatehouse.url}/signin`);
+  const form = readForm(page.body, '/signin');
+  let response = await browser.request(`${gatehouse.url}/signin`, { form: { ...form.fields, email } });
+  let current = `${gatehouse.url}/signin`;
+  for (let hop = 0; hop < 20; hop += 1) {
+    const location = response.headers.get('location');
+    if (location) {
+      const next = new URL(location, current).href;
+      if (next.startsWith(`${gatehouse.url}/signin/callback`)) return next;
+      current = next;
+      response = await browser.request(current);
+      continue;
+    }
+    const body = await response.text();
+    const login = readForm(body, '/login');
+    current = new URL(login.action, current).href;
+    response = await browser.request(current, { form: { ...login.fields, email, password: idp.password } });
+  }
+  throw new Error('the provider never redirected back to Gatehouse');
+}
+
+/** Row counts of the tables that sign-in and key management write, to assert that nothing changed. */
+export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<string, number>> {
+  const db = gatehouse.app.context.store.db;
+  const tables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'connection_domains'] as const;
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
+    counts[table] = Number(row.count);
+  }
+  return counts;
+}

@@ -39,6 +39,7 @@ export function registerSetupPages(app: FastifyInstance, context: AppContext, ve
     const token = String((request.query as Record<string, unknown>).token ?? '');
     const link = await inspectOneTimeLink(context, token, 'setup');
     if (!link.ok) throw new InvalidLink(link.problem);
+    if (await anyOrganizationExists(context.store.db)) throw new InvalidLink('used');
 
     const csrfToken = pageCSRFToken(context, request, reply, undefined);
     return sendPage(reply, {

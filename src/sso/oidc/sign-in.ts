@@ -150,6 +150,23 @@ async function redeemCode(
     if (!claims) throw new Error('token response has no ID token');
     return claims;
   } catch (error) {
-    throw new SignInFailed('invalid_grant', 'Your identity provider’s response could not be verified. Try again or contact your administrator.', (error as Error).message);
+    throw new SignInFailed('invalid_grant', 'Your identity provider’s response could not be verified. Try again or contact your administrator.', describeError(error));
   }
+}
+
+/**
+ * Summarises an openid-client error for the log: the messages and codes along the cause chain and the
+ * claim involved. Claim values are left out.
+ */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const { message, code, claim } = current as { message?: unknown; code?: unknown; claim?: unknown };
+    if (typeof message === 'string') parts.push(message);
+    if (typeof code === 'string') parts.push(`code ${code}`);
+    if (typeof claim === 'string') parts.push(`claim ${claim}`);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.length > 0 ? [...new Set(parts)].join('; ') : 'unknown error';
 }
