@@ -20,8 +20,10 @@ export function contentSecurityPolicy(formTargets: readonly string[] = []): stri
 /** Adds the headers every response carries. */
 export function addSecurityHeaders(reply: FastifyReply, isHTML: boolean): void {
   reply.header('x-content-type-options', 'nosniff');
-  // Setup and sign-in links carry tokens in the URL; no-referrer keeps them from leaking to other sites.
-  reply.header('referrer-policy', 'no-referrer');
+  // Setup and sign-in links carry tokens in the URL; same-origin keeps them from leaking to other
+  // sites. no-referrer would also do that, but makes Chromium send `Origin: null` on same-origin form
+  // posts, which the CSRF origin check must reject.
+  reply.header('referrer-policy', 'same-origin');
   if (isHTML) {
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', contentSecurityPolicy());
     reply.header('x-frame-options', 'DENY');
