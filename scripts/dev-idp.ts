@@ -35,10 +35,7 @@ export const DEMO_USERS = [
 ] as const;
 
 const DEFAULTS: DevIdpOptions = {
-  host: '127.0.0.1',
-  port: 3900,
-  clientId: 'gatehouse-dev',
-  clientSecret: 'gatehouse-dev-secret',
+  host: '127.0.0.1', port: 3900, clientId: 'gatehouse-dev', clientSecret: 'gatehouse-dev-secret',
   redirectUris: ['http://localhost:3000/signin/callback'],
 };
 const SCOPES = ['openid', 'email', 'profile'];
@@ -65,16 +62,10 @@ type InteractionResult =
 interface Provider {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
-  interactionFinished(
-    req: IncomingMessage,
-    res: ServerResponse,
-    result: InteractionResult,
-    options?: { mergeWithLastSubmission: boolean },
-  ): Promise<void>;
-  Grant: {
-    new (init: { accountId: string; clientId: string }): Grant;
-    find(id: string): Promise<Grant | undefined>;
-  };
+  interactionFinished(req: IncomingMessage, res: ServerResponse, result: InteractionResult,
+    options?: { mergeWithLastSubmission: boolean }): Promise<void>;
+  Grant: { new (init: { accountId: string; clientId: string }): Grant; find(id: string): Promise<Grant | undefined> };
+  Client: { find(id: string): Promise<unknown> };
 }
 type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => Provider;
 
@@ -92,8 +83,7 @@ async function loadProviderClass(): Promise<ProviderClass> {
 export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const Provider = await loadProviderClass();
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const kid = `dev-${randomBytes(8).toString('hex')}`;
-  const signingKey = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+  const signingKey = { ...(await exportJWK(privateKey)), kid: `dev-${randomBytes(8).toString('hex')}`, alg: 'RS256', use: 'sig' };
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -115,11 +105,12 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
           grant_types: ['authorization_code'],
           response_types: ['code'],
           // Only one method can be registered, but oidc-provider treats client_secret_basic and
-          // client_secret_post as interchangeable, so openid-client's ClientSecretBasic (its
-          // default) and ClientSecretPost both authenticate.
+          // client_secret_post as interchangeable: openid-client's ClientSecretBasic works, and so
+          // does ClientSecretPost, which it picks when given only a secret.
           token_endpoint_auth_method: 'client_secret_basic',
         },
       ],
+      responseTypes: ['code'],
       jwks: { keys: [signingKey] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       pkce: { required: () => true },
@@ -143,6 +134,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
         ctx.body = page('Sign-in error', `<p>${escapeHtml(`${String(out.error)}: ${String(out.error_description ?? '')}`)}</p>`);
       },
     });
+    // Static clients are only validated on first use; fail at start instead, e.g. on a bad --redirect-uri.
+    await provider.Client.find(options.clientId);
   } catch (error) {
     server.close();
     throw error;
@@ -158,23 +151,15 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     handleInteraction(provider, req, res, match[1], match[2]).catch((error: unknown) => sendError(res, error));
   });
 
-  return {
-    issuer,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  const close = () => new Promise<void>((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+  return { issuer, close };
 }
 
-async function handleInteraction(
-  provider: Provider,
-  req: IncomingMessage,
-  res: ServerResponse,
-  uid: string,
-  action: string | undefined,
-): Promise<void> {
+async function handleInteraction(provider: Provider, req: IncomingMessage, res: ServerResponse, uid: string,
+  action: string | undefined): Promise<void> {
   const interaction = await provider.interactionDetails(req, res);
   if (interaction.uid !== uid) {
     sendHtml(res, 400, page('Sign-in error', '<p>This sign-in page does not belong to the current sign-in.</p>'));
@@ -233,12 +218,12 @@ async function grantRequested(provider: Provider, interaction: Interaction, acco
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // Drains an oversized body instead of stopping early, so the client still gets the 413.
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_BYTES) return undefined;
-    chunks.push(chunk);
+    if (size <= MAX_FORM_BYTES) chunks.push(chunk);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return size > MAX_FORM_BYTES ? undefined : new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
 function loginPage(uid: string, email: string, error?: string): string {
@@ -262,12 +247,10 @@ function loginPage(uid: string, email: string, error?: string): string {
 
 function page(title: string, body: string): string {
   return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
 <body>
 ${body}
-</body>
-</html>
+</body></html>
 `;
 }
 
@@ -280,16 +263,13 @@ function sendHtml(res: ServerResponse, status: number, html: string): void {
   res.end(html);
 }
 
+/** Shows oidc-provider's 4xx errors (expired or missing interaction cookie, mostly) and hides the rest. */
 function sendError(res: ServerResponse, error: unknown): void {
-  const { statusCode, error_description: description } = (error ?? {}) as { statusCode?: unknown; error_description?: unknown };
-  const status = typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : 500;
-  if (status === 500) console.error(error);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const message = status === 500 || typeof description !== 'string' ? 'Something went wrong.' : description;
-  sendHtml(res, status, page('Sign-in error', `<p>${escapeHtml(message)}</p>`));
+  const { statusCode, error_description: description } = (error ?? {}) as { statusCode?: number; error_description?: string };
+  const known = statusCode !== undefined && statusCode >= 400 && statusCode < 500 && description !== undefined;
+  if (!known) console.error(error);
+  if (res.headersSent) return void res.destroy();
+  sendHtml(res, known ? statusCode : 500, page('Sign-in error', `<p>${escapeHtml(known ? description : 'Something went wrong.')}</p>`));
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -309,7 +289,7 @@ const HELP = `Usage: npx tsx scripts/dev-idp.ts [options]
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values: args } = parseArgs({
     options: {
       host: { type: 'string', default: DEFAULTS.host },
       port: { type: 'string', default: String(DEFAULTS.port) },
@@ -319,52 +299,34 @@ async function main(): Promise<void> {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
+  if (args.help) {
     process.stdout.write(HELP);
     return;
   }
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  if (!/^\d+$/.test(args.port) || Number(args.port) > 65535) throw new Error(`--port must be 0-65535, got ${args.port}`);
+  const clientId = args['client-id'];
+  const clientSecret = args['client-secret'];
+  const redirectUris = args['redirect-uri'];
 
   console.error('WARNING: development OpenID provider with demo users and a shared password; never use it in production.');
-  const idp = await startDevIdp({
-    host: values.host,
-    port,
-    clientId: values['client-id'],
-    clientSecret: values['client-secret'],
-    redirectUris: values['redirect-uri'],
-  });
-  const info = {
-    issuer: idp.issuer,
-    clientId: values['client-id'],
-    clientSecret: values['client-secret'],
-    redirectUris: values['redirect-uri'],
-    users: DEMO_USERS.map((user) => user.email),
-    password: DEMO_PASSWORD,
-  };
-  process.stdout.write(`${JSON.stringify(info)}\n`);
-  console.error(
-    `To use it in Gatehouse, add an OIDC provider with issuer ${info.issuer}, client id ${info.clientId}, ` +
-      `client secret ${info.clientSecret} and domains example.com; sign in as alice@example.com / ${DEMO_PASSWORD}.`,
-  );
+  const idp = await startDevIdp({ host: args.host, port: Number(args.port), clientId, clientSecret, redirectUris });
+  const users = DEMO_USERS.map((user) => user.email);
+  const { issuer } = idp;
+  process.stdout.write(`${JSON.stringify({ issuer, clientId, clientSecret, redirectUris, users, password: DEMO_PASSWORD })}\n`);
+  console.error(`To use it in Gatehouse, add an OIDC provider with issuer ${issuer}, client id ${clientId}, client secret `
+    + `${clientSecret} and domains example.com; sign in as alice@example.com / ${DEMO_PASSWORD}.`);
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      idp.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-    });
+    process.once(signal, () => void idp.close().finally(() => process.exit(0)));
   }
 }
 
 const entry = process.argv[1];
 if (entry && realpathSync(entry) === fileURLToPath(import.meta.url)) {
   main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    // oidc-provider errors keep the useful part in error_description.
+    const { message, error_description: detail } = error as { message?: string; error_description?: string };
+    console.error(detail ? `${message}: ${detail}` : (message ?? error));
     process.exit(1);
   });
 }

@@ -80,7 +80,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
       maxSeconds: settings.GATEHOUSE_SESSION_MAX_HOURS * 3600,
     },
     oneTimeLinkSeconds: settings.GATEHOUSE_SETUP_LINK_MINUTES * 60,
-    allowHttpLoopbackIssuers: settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS,
+    // The bundled development provider runs on http://127.0.0.1, so development mode accepts it by default.
+    allowHttpLoopbackIssuers: settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS ?? !production,
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
   };
