@@ -1,8 +1,8 @@
 /**
- * Development-only OpenID Connect provider on top of oidc-provider: one confidential client,
+ * Development-only OpenID Connect provider built on oidc-provider, with one confidential client,
  * three demo users and plain HTML sign-in pages. `npx tsx scripts/dev-idp.ts --help` lists the
- * options. Once listening it prints one JSON line on stdout (issuer, client, users) that tests
- * read; everything else goes to stderr.
+ * options. Once listening, it prints one JSON line on stdout (issuer, client, users) that tests
+ * read. Everything else goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
@@ -52,6 +52,7 @@ interface Interaction {
   grantId?: string;
 }
 interface Grant {
+  accountId: string;
   addOIDCScope(scope: string): void;
   addOIDCClaims(claims: string[]): void;
   save(): Promise<string>;
@@ -78,7 +79,7 @@ async function loadProviderClass(): Promise<ProviderClass> {
 
 /**
  * Listens on `options.host:options.port`, then builds the provider with the bound port in its
- * issuer. Keys, cookie secrets and all state live in memory and die with the process.
+ * issuer. Keys, cookie secrets and all state live in memory and are lost when the process exits.
  */
 export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const Provider = await loadProviderClass();
@@ -104,9 +105,9 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
           redirect_uris: options.redirectUris,
           grant_types: ['authorization_code'],
           response_types: ['code'],
-          // Only one method can be registered, but oidc-provider treats client_secret_basic and
-          // client_secret_post as interchangeable: openid-client's ClientSecretBasic works, and so
-          // does ClientSecretPost, which it picks when given only a secret.
+          // A client registers one method, but oidc-provider 9 accepts client_secret_post for a
+          // client_secret_basic client too. So openid-client 6 works with ClientSecretBasic and with
+          // ClientSecretPost, which it uses by default when given only a secret.
           token_endpoint_auth_method: 'client_secret_basic',
         },
       ],
@@ -116,11 +117,11 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       pkce: { required: () => true },
       scopes: SCOPES,
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-      // By default a code flow puts only `sub` in the ID token and leaves email and name to
-      // userinfo; relying parties under test read them from the ID token.
+      // By default oidc-provider puts only `sub` in the ID token of a code flow and serves email
+      // and name from userinfo, but the relying parties under test read them from the ID token.
       conformIdTokenClaims: false,
       features: { devInteractions: { enabled: false } },
-      // Numbers rather than the default functions, which print a notice on stdout when first used.
+      // Plain numbers, because most of oidc-provider's default TTL functions print a notice on stdout.
       ttl: { AccessToken: 3600, IdToken: 3600, Interaction: 3600, Session: 86400, Grant: 86400 },
       findAccount: (_ctx: unknown, sub: string) => {
         const user = DEMO_USERS.find((candidate) => candidate.sub === sub);
@@ -131,10 +132,12 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       },
       renderError: (ctx: { type: string; body: string }, out: Record<string, unknown>) => {
         ctx.type = 'html';
-        ctx.body = page('Sign-in error', `<p>${escapeHtml(`${String(out.error)}: ${String(out.error_description ?? '')}`)}</p>`);
+        const text = [out.error, out.error_description].filter(Boolean).join(': ');
+        ctx.body = page('Sign-in error', `<p>${escapeHtml(text)}</p>`);
       },
     });
-    // Static clients are only validated on first use; fail at start instead, e.g. on a bad --redirect-uri.
+    // oidc-provider validates static clients on first use, so look the client up now to fail at
+    // start on metadata it rejects, such as a malformed --redirect-uri.
     await provider.Client.find(options.clientId);
   } catch (error) {
     server.close();
@@ -201,20 +204,21 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
   }
 }
 
-/** Consents on the user's behalf to every supported scope the client asked for. */
+/** Grants the client every supported scope it requested, on the user's behalf, and returns the grant id. */
 async function grantRequested(provider: Provider, interaction: Interaction, accountId: string): Promise<string> {
   const clientId = String(interaction.params.client_id);
-  const existing = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
-  const grant = existing ?? new provider.Grant({ accountId, clientId });
+  const found = interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined;
+  // A forced re-login can switch accounts, and the previous account's grant must not carry over.
+  const grant = found?.accountId === accountId ? found : new provider.Grant({ accountId, clientId });
   const requested = typeof interaction.params.scope === 'string' ? interaction.params.scope.split(' ') : [];
   grant.addOIDCScope(requested.filter((scope) => SCOPES.includes(scope)).join(' '));
-  // Only set when a claims request parameter is in play, which this configuration leaves off.
+  // oidc-provider sets this only for the claims request parameter, which is disabled here.
   const claims = interaction.prompt.details.missingOIDCClaims;
   if (claims) grant.addOIDCClaims(claims);
   return grant.save();
 }
 
-/** Resolves to undefined when the body exceeds MAX_FORM_BYTES. */
+/** Reads a URL-encoded body, or resolves to undefined when it exceeds MAX_FORM_BYTES. */
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -263,11 +267,11 @@ function sendHtml(res: ServerResponse, status: number, html: string): void {
   res.end(html);
 }
 
-/** Shows oidc-provider's 4xx errors (expired or missing interaction cookie, mostly) and hides the rest. */
+/** Logs an interaction error and sends it as a page, showing the text only of oidc-provider's 4xx errors. */
 function sendError(res: ServerResponse, error: unknown): void {
   const { statusCode, error_description: description } = (error ?? {}) as { statusCode?: number; error_description?: string };
   const known = statusCode !== undefined && statusCode >= 400 && statusCode < 500 && description !== undefined;
-  if (!known) console.error(error);
+  console.error(known ? `interaction request failed: ${statusCode} ${description}` : error);
   if (res.headersSent) return void res.destroy();
   sendHtml(res, known ? statusCode : 500, page('Sign-in error', `<p>${escapeHtml(known ? description : 'Something went wrong.')}</p>`));
 }
@@ -303,12 +307,14 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (!/^\d+$/.test(args.port) || Number(args.port) > 65535) throw new Error(`--port must be 0-65535, got ${args.port}`);
+  if (!/^\d+$/.test(args.port) || Number(args.port) > 65535) {
+    throw new Error(`invalid --port ${args.port}: expected an integer from 0 to 65535`);
+  }
   const clientId = args['client-id'];
   const clientSecret = args['client-secret'];
   const redirectUris = args['redirect-uri'];
 
-  console.error('WARNING: development OpenID provider with demo users and a shared password; never use it in production.');
+  console.error('WARNING: this is a development OpenID provider with demo users and a shared password. Do not use it in production.');
   const idp = await startDevIdp({ host: args.host, port: Number(args.port), clientId, clientSecret, redirectUris });
   const users = DEMO_USERS.map((user) => user.email);
   const { issuer } = idp;
@@ -324,7 +330,7 @@ async function main(): Promise<void> {
 const entry = process.argv[1];
 if (entry && realpathSync(entry) === fileURLToPath(import.meta.url)) {
   main().catch((error: unknown) => {
-    // oidc-provider errors keep the useful part in error_description.
+    // oidc-provider errors carry the detail in error_description.
     const { message, error_description: detail } = error as { message?: string; error_description?: string };
     console.error(detail ? `${message}: ${detail}` : (message ?? error));
     process.exit(1);

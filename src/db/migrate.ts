@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 
 import type { Store } from './database.js';
 import * as initial from './migrations/0001_initial.js';
@@ -14,30 +14,34 @@ class StaticMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Applies every pending migration in order. Throws with the failing migration's name on error. */
-export async function migrateToLatest(store: Store): Promise<string[]> {
-  const migrator = new Migrator({
+/**
+ * Builds the migrator. On PostgreSQL the migration tables are pinned to the connection's current
+ * schema, because Kysely otherwise looks for them in every schema and would skip creating them when
+ * another schema of the same database already has a Gatehouse installation.
+ */
+async function createMigrator(store: Store): Promise<Migrator> {
+  let migrationTableSchema: string | undefined;
+  if (store.kind === 'postgres') {
+    const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
+    migrationTableSchema = result.rows[0]?.schema;
+  }
+  return new Migrator({
     db: store.db,
     provider: new StaticMigrationProvider(),
     migrationTableName: 'gatehouse_migrations',
     migrationLockTableName: 'gatehouse_migrations_lock',
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
-  if (result.error) {
-    const failed = result.results?.find((entry) => entry.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`migration ${failed} failed`, { cause: result.error });
-  }
-  return (result.results ?? []).filter((entry) => entry.status === 'Success').map((entry) => entry.migrationName);
 }
 
-/** Returns the names of migrations not yet applied. */
-export async function pendingMigrations(store: Store): Promise<string[]> {
-  const migrator = new Migrator({
-    db: store.db,
-    provider: new StaticMigrationProvider(),
-    migrationTableName: 'gatehouse_migrations',
-    migrationLockTableName: 'gatehouse_migrations_lock',
-  });
-  const all = await migrator.getMigrations();
-  return all.filter((entry) => !entry.executedAt).map((entry) => entry.name);
+/** Applies every pending migration in order. Throws with the failing migration's name on error. */
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const migrator = await createMigrator(store);
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((entry) => entry.status === 'Error')?.migrationName;
+    const message = failed ? `migration ${failed} failed` : 'migrations could not start (migration tables or lock)';
+    throw new Error(message, { cause: result.error });
+  }
+  return (result.results ?? []).filter((entry) => entry.status === 'Success').map((entry) => entry.migrationName);
 }

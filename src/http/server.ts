@@ -11,6 +11,7 @@ import { NotFound } from './errors.js';
 import { registerAPIKeyRoutes } from './routes/api-keys.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMemberRoutes } from './routes/members.js';
+import { registerProjectRoutes } from './routes/projects.js';
 import { registerWhoamiRoute } from './routes/whoami.js';
 import { registerAPIKeyPages } from './pages/api-keys.js';
 import { registerConnectionPages } from './pages/connections.js';
@@ -62,6 +63,7 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerWhoamiRoute(app, context, verifier);
   registerAPIKeyRoutes(app, context, verifier);
   registerMemberRoutes(app, context, verifier);
+  registerProjectRoutes(app, context, verifier);
   registerSetupPages(app, context, verifier);
   registerSignInPages(app, context, verifier);
   registerSettingsPages(app, context, verifier);

@@ -2,7 +2,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 /**
  * Creates the JSON logger. Requests are logged by path only, because setup links, sign-in links and
- * OIDC callbacks carry secrets in their query strings; credentials in headers and bodies are redacted.
+ * OIDC callbacks carry secrets in their query strings. Credentials in headers and bodies are redacted.
  */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   return pino(

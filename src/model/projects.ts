@@ -25,3 +25,9 @@ export async function listProjects(db: Executor, organizationId: string): Promis
   const rows = await db.selectFrom('projects').selectAll().where('organization_id', '=', organizationId).orderBy('name').execute();
   return rows.map((row) => ({ id: row.id, organizationId: row.organization_id, name: row.name, createdAt: row.created_at }));
 }
+
+/** Returns one project of an organization, or undefined. */
+export async function findProject(db: Executor, organizationId: string, projectId: string): Promise<Project | undefined> {
+  const row = await db.selectFrom('projects').selectAll().where('organization_id', '=', organizationId).where('id', '=', projectId).executeTakeFirst();
+  return row ? { id: row.id, organizationId: row.organization_id, name: row.name, createdAt: row.created_at } : undefined;
+}

@@ -243,6 +243,26 @@ for (const database of databaseCases) {
       }
     });
 
+    it('creates one organization when a setup link is submitted twice at once', async () => {
+      const gatehouse = await startGatehouse(database);
+      try {
+        const link = await gatehouse.setupLink();
+        const browser = new BrowserClient();
+        const page = await browser.follow(link);
+        const form = readForm(page.body, '/setup');
+        const submit = (name: string) =>
+          browser.request(`${gatehouse.url}/setup`, { form: { ...form.fields, organization_name: name, owner_name: '', owner_email: `${name}@example.com` } });
+        const answers = await Promise.all([submit('first'), submit('second')]);
+        assert.deepEqual(answers.map((answer) => answer.status).sort(), [303, 410]);
+        const counts = await tableCounts(gatehouse);
+        assert.equal(counts.organizations, 1);
+        assert.equal(counts.users, 1);
+        assert.equal(counts.memberships, 1);
+      } finally {
+        await gatehouse.close();
+      }
+    });
+
     it('keeps the link usable when the form has an invalid email', async () => {
       const gatehouse = await startGatehouse(database);
       try {

@@ -81,6 +81,13 @@ for (const database of databaseCases) {
       assert.equal(rejected.status, 401);
       assert.deepEqual(rejected.body, { error: 'invalid_token', error_description: 'The credential is invalid, expired or revoked.' });
       assert.equal(rejected.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="invalid_token"');
+
+      const logs = gatehouse.logs.join('\n');
+      const session = browser.cookie(new URL(gatehouse.url).host, 'gatehouse_session')!;
+      for (const [name, secret] of [['API key', key], ['client secret', idp.clientSecret], ['session cookie', session]] as const) {
+        assert.ok(!logs.includes(secret), `the log does not contain the ${name}`);
+      }
+      assert.ok(!/token=|code=|state=/.test(logs), 'the log has no query strings of setup links or callbacks');
     });
 
     it('creates a new user in Engineers on first sign-in and lets them use the API', async () => {

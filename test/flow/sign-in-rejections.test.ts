@@ -69,6 +69,16 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
+    it('accepts only one of two simultaneous callbacks', async () => {
+      const browser = new BrowserClient();
+      const url = await callbackURLFor(browser, gatehouse, idp, 'alice@example.com');
+      const sessionsBefore = (await tableCounts(gatehouse)).sessions;
+      const answers = await Promise.all([browser.request(url), browser.request(url)]);
+      const statuses = answers.map((answer) => answer.status).sort();
+      assert.deepEqual(statuses, [303, 400]);
+      assert.equal((await tableCounts(gatehouse)).sessions, sessionsBefore + 1);
+    });
+
     it('rejects a callback carried to another browser', async () => {
       const victim = new BrowserClient();
       const url = await callbackURLFor(victim, gatehouse, idp, 'alice@example.com');

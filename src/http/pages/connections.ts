@@ -20,7 +20,7 @@ const emptyForm: FormValues = { name: '', issuer: '', client_id: '', scopes: 'op
 
 /** Registers Settings → Connections: list, add an OIDC connection, and link the owner's own account. */
 export function registerConnectionPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
-  // "Link my account" posts a form whose answer redirects to the provider; see the sign-in page.
+  // "Link my account" posts a form whose response redirects to the provider, so form-action must allow it as on the sign-in page.
   const linkCSP = contentSecurityPolicy(
     context.config.allowHttpLoopbackIssuers ? ['https:', 'http://127.0.0.1:*', 'http://localhost:*'] : ['https:'],
   );

@@ -21,8 +21,8 @@ const SIGN_IN_COOKIE_SECONDS = 600;
 
 /** Registers sign-in by email, the OIDC callback, operator sign-in links and sign-out. */
 export function registerSignInPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
-  // The sign-in form's POST is answered with a redirect to the identity provider, and browsers apply
-  // form-action to that redirect. The provider is known only after the email is entered, so this page
+  // The response to the sign-in form's POST is a redirect to the identity provider, and browsers
+  // apply form-action to that redirect. The provider is known only after the email is entered, so this page
   // allows any https origin (and loopback http when development issuers are allowed).
   const signInCSP = contentSecurityPolicy(
     context.config.allowHttpLoopbackIssuers ? ['https:', 'http://127.0.0.1:*', 'http://localhost:*'] : ['https:'],

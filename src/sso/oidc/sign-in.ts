@@ -112,7 +112,7 @@ export async function completeOIDCSignIn(
   const email = typeof claims.email === 'string' ? normalizeEmail(claims.email) : null;
   if (!email) throw new SignInFailed('invalid_claims', 'Your identity provider did not send an email address.', 'email claim missing');
   if (claims.email_verified === false) {
-    throw new SignInFailed('invalid_claims', 'Your identity provider says your email address is not verified.');
+    throw new SignInFailed('invalid_claims', 'Your identity provider reports that your email address is not verified.');
   }
   if (!(await connectionServesDomain(context, connection.id, email.domain))) {
     throw new SignInFailed('invalid_claims', `This connection does not serve ${email.domain}.`, `asserted domain ${email.domain}`);

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { setPlan } from '../../src/model/organizations.js';
+import { BrowserClient } from '../support/browser-client.js';
+import { databaseCases } from '../support/databases.js';
+import { addConnection, setupOrganization, tableCounts } from '../support/flows.js';
+import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { startDevIdP, type RunningIdP } from '../support/idp.js';
+
+function fieldError(body: string, field: string): string | undefined {
+  return new RegExp(`<p class="error" id="field-${field}-error" role="alert">([^<]*)</p>`).exec(body)?.[1];
+}
+
+for (const database of databaseCases) {
+  describe(`adding OIDC connections (${database.name})`, { skip: database.skip }, () => {
+    let gatehouse: TestGatehouse;
+    let idp: RunningIdP;
+    let owner: BrowserClient;
+    let organizationId: string;
+
+    before(async () => {
+      gatehouse = await startGatehouse(database);
+      idp = await startDevIdP([`${gatehouse.url}/signin/callback`]);
+      owner = new BrowserClient();
+      organizationId = await setupOrganization(owner, gatehouse);
+    });
+    after(async () => {
+      await idp?.stop();
+      await gatehouse?.close();
+    });
+
+    const valid = () => ({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, domains: 'example.com' });
+
+    it('shows the redirect URI to register at the provider', async () => {
+      const page = await owner.follow(`${gatehouse.url}/orgs/${organizationId}/settings/connections`);
+      assert.match(page.body, new RegExp(`<code>${gatehouse.url}/signin/callback</code>`));
+    });
+
+    it('rejects an issuer whose discovery document cannot be read, next to the field', async () => {
+      const before = await tableCounts(gatehouse);
+      const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), issuer: `${idp.issuer}/wrong` });
+      assert.equal(answer.status, 400);
+      assert.equal(fieldError(answer.body, 'issuer'), `Could not read the discovery document at ${idp.issuer}/wrong/.well-known/openid-configuration. Check the issuer URL.`);
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('rejects a plain-http issuer that is not on loopback', async () => {
+      const before = await tableCounts(gatehouse);
+      const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), issuer: 'http://idp.example.com' });
+      assert.equal(answer.status, 400);
+      assert.equal(fieldError(answer.body, 'issuer'), 'The issuer URL must use https://.');
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('rejects invalid domains and scopes without openid', async () => {
+      const before = await tableCounts(gatehouse);
+      const badDomain = await addConnection(owner, gatehouse, organizationId, { ...valid(), domains: 'example.com, not a domain' });
+      assert.equal(badDomain.status, 400);
+      assert.equal(fieldError(badDomain.body, 'domains'), '&quot;not&quot; is not a valid domain name.');
+      const noOpenID = await addConnection(owner, gatehouse, organizationId, { ...valid(), scopes: 'email profile' });
+      assert.equal(noOpenID.status, 400);
+      assert.equal(fieldError(noOpenID.body, 'scopes'), 'Scopes must be space-separated and include &quot;openid&quot;.');
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('never echoes the client secret back into the form', async () => {
+      const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), domains: '' });
+      assert.equal(answer.status, 400);
+      assert.ok(!answer.body.includes(idp.clientSecret));
+    });
+
+    it('rejects a domain that another connection already serves', async () => {
+      const first = await addConnection(owner, gatehouse, organizationId, valid());
+      assert.equal(first.status, 201, first.body);
+      const before = await tableCounts(gatehouse);
+      const second = await addConnection(owner, gatehouse, organizationId, { ...valid(), name: 'Duplicate', domains: 'Example.COM.' });
+      assert.equal(second.status, 409);
+      assert.equal(fieldError(second.body, 'domains'), 'Another connection already serves example.com.');
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('refuses OIDC connections on a plan without SSO', async () => {
+      await setPlan(gatehouse.app.context.store.db, organizationId, 'pro');
+      try {
+        const page = await owner.follow(`${gatehouse.url}/orgs/${organizationId}/settings/connections`);
+        assert.match(page.body, /OIDC single sign-on needs the Enterprise plan/);
+        const before = await tableCounts(gatehouse);
+        const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), domains: 'pro.example' }).catch(async () => {
+          // The form is not rendered on this plan, so post the fields directly with the page's CSRF token.
+          const token = /name="csrf_token" value="([^"]+)"/.exec(page.body)![1]!;
+          const response = await owner.request(`${gatehouse.url}/orgs/${organizationId}/settings/connections`, {
+            form: { csrf_token: token, name: 'Pro', issuer: idp.issuer, client_id: idp.clientId, client_secret: idp.clientSecret, scopes: 'openid', domains: 'pro.example' },
+          });
+          return { status: response.status, body: await response.text() };
+        });
+        assert.equal(answer.status, 403);
+        assert.match(answer.body, /OIDC single sign-on needs the Enterprise plan/);
+        assert.deepEqual(await tableCounts(gatehouse), before);
+      } finally {
+        await setPlan(gatehouse.app.context.store.db, organizationId, 'enterprise');
+      }
+    });
+
+    it('stores the client secret encrypted', async () => {
+      const rows = await gatehouse.app.context.store.db.selectFrom('oidc_connections').select('client_secret_sealed').execute();
+      assert.ok(rows.length > 0);
+      for (const row of rows) {
+        assert.match(row.client_secret_sealed, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+        assert.ok(!row.client_secret_sealed.includes(idp.clientSecret));
+      }
+    });
+
+    it('keeps engineers out of connection settings', async () => {
+      const engineer = new BrowserClient();
+      const { signIn } = await import('../support/flows.js');
+      const signedIn = await signIn(engineer, gatehouse, idp, 'bob@example.com');
+      assert.match(signedIn.body, /<dd>Engineers<\/dd>/);
+      const page = await engineer.request(`${gatehouse.url}/orgs/${organizationId}/settings/connections`);
+      assert.equal(page.status, 403);
+      assert.match(await page.text(), /Your permission group does not allow this action/);
+    });
+  });
+}
