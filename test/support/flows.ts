@@ -141,11 +141,13 @@ export async function callbackURLFor(browser: BrowserClient, gatehouse: TestGate
   throw new Error('the provider never redirected back to Gatehouse');
 }
 
+const countedTables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'connection_domains'] as const;
+
 /** Row counts of the tables that sign-in and key management write, to assert that nothing changed. */
-export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<string, number>> {
+export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<(typeof countedTables)[number], number>> {
   const db = gatehouse.app.context.store.db;
-  const tables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'connection_domains'] as const;
-  const counts: Record<string, number> = {};
+  const counts = {} as Record<(typeof countedTables)[number], number>;
+  const tables = countedTables;
   for (const table of tables) {
     const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
     counts[table] = Number(row.count);
