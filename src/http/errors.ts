@@ -89,3 +89,10 @@ export class InvalidLink extends ProtocolError {
     super(410, 'invalid_link', text, { detail: problem });
   }
 }
+
+/** 502: the identity provider could not be reached or returned something unusable. */
+export class ProviderUnavailable extends ProtocolError {
+  constructor(detail: string) {
+    super(502, 'temporarily_unavailable', 'Your identity provider could not be reached. Try again in a few minutes.', { detail });
+  }
+}

@@ -122,3 +122,28 @@ for (const database of databaseCases) {
     });
   });
 }
+
+describe('identity provider outage', { skip: databaseCases[0]!.skip }, () => {
+  it('shows a clear error when the provider is down at sign-in', async () => {
+    const gatehouse = await startGatehouse(databaseCases[0]!);
+    const idp = await startDevIdP([`${gatehouse.url}/signin/callback`]);
+    try {
+      const owner = new BrowserClient();
+      const organizationId = await setupOrganization(owner, gatehouse);
+      const added = await addConnection(owner, gatehouse, organizationId, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, domains: 'example.com' });
+      assert.equal(added.status, 201);
+      await idp.stop();
+
+      const before = await tableCounts(gatehouse);
+      const { startSignIn } = await import('../support/flows.js');
+      const answer = await startSignIn(new BrowserClient(), gatehouse, 'alice@example.com');
+      assert.equal(answer.response.status, 502);
+      assert.match(answer.body, /Your identity provider could not be reached\. Try again in a few minutes\./);
+      assert.deepEqual(await tableCounts(gatehouse), before);
+      assert.ok(gatehouse.logs.some((line) => line.includes('"event":"sign_in.provider_unavailable"')));
+    } finally {
+      await idp.stop();
+      await gatehouse.close();
+    }
+  });
+});

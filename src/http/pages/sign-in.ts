@@ -13,7 +13,7 @@ import { html } from '../../web/html.js';
 import { field } from '../../web/layout.js';
 import { currentSession, pageCSRFToken } from '../authenticate.js';
 import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
-import { InvalidLink, SignInFailed } from '../errors.js';
+import { InvalidLink, ProviderUnavailable, SignInFailed } from '../errors.js';
 import { contentSecurityPolicy } from '../security-headers.js';
 import { formField, requireCSRF, sendPage } from './page.js';
 
@@ -67,7 +67,14 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
       });
     }
 
-    const started = await startOIDCSignIn(context, { connection, loginHint: email.email, intent: 'sign_in' });
+    let started: { authorizationURL: string; browserToken: string };
+    try {
+      started = await startOIDCSignIn(context, { connection, loginHint: email.email, intent: 'sign_in' });
+    } catch (error) {
+      if (!(error instanceof ProviderUnavailable)) throw error;
+      request.log.error({ event: 'sign_in.provider_unavailable', connectionId: connection.id, detail: error.detail }, 'identity provider unreachable');
+      return renderSignIn(request, reply, { status: 502, email: input, notice: error.description });
+    }
     setCookie(reply, cookieNames(context).signIn, started.browserToken, SIGN_IN_COOKIE_SECONDS);
     return reply.redirect(started.authorizationURL, 303);
   });
@@ -87,9 +94,9 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
       request.log.info({ event: 'sign_in.succeeded', userId: result.userId, connectionId: result.connectionId }, 'signed in');
       return reply.redirect('/', 303);
     } catch (error) {
-      if (!(error instanceof SignInFailed)) throw error;
+      if (!(error instanceof SignInFailed) && !(error instanceof ProviderUnavailable)) throw error;
       request.log.warn({ event: 'sign_in.failed', code: error.code, detail: error.detail }, 'sign-in failed');
-      return renderSignIn(request, reply, { status: 400, notice: error.description });
+      return renderSignIn(request, reply, { status: error.status, notice: error.description });
     }
   });
 

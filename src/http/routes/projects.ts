@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
 import type { CredentialVerifier } from '../../auth/principal.js';
 import { createProject, findProject, listProjects, type Project } from '../../model/projects.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import { authenticateAPIRequest } from '../authenticate.js';
 import { Conflict, NotFound } from '../errors.js';
 import { parseInput, requirePermission, requireSameOriginForCookieAuth } from '../guards.js';
@@ -43,9 +44,13 @@ export function registerProjectRoutes(app: FastifyInstance, context: AppContext,
     requirePermission(principal, organizationId, 'projects.write');
     const body = parseInput(createBody, request.body);
 
-    const existing = await listProjects(context.store.db, organizationId);
-    if (existing.some((project) => project.name === body.name)) throw new Conflict(`A project named "${body.name}" already exists.`);
-    const project = await createProject(context.store.db, { organizationId, name: body.name, now: context.clock() });
+    let project: Project;
+    try {
+      project = await createProject(context.store.db, { organizationId, name: body.name, now: context.clock() });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new Conflict(`A project named "${body.name}" already exists.`);
+      throw error;
+    }
     request.log.info({ event: 'project.created', projectId: project.id, organizationId }, 'project created');
     return reply.status(201).send(projectJSON(project));
   });

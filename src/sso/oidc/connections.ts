@@ -1,6 +1,7 @@
 import type { AppContext } from '../../app/context.js';
 import { seal } from '../../crypto/sealed-box.js';
 import { newId } from '../../crypto/tokens.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import type { OIDCConnection } from '../../db/schema.js';
 import { Conflict, InvalidRequest, NotFound, PlanRequired } from '../../http/errors.js';
 import { normalizeDomain } from '../../model/email.js';
@@ -80,25 +81,29 @@ export async function createOIDCConnection(
   const id = newId('con');
   const createdAt = context.clock().toISOString();
   const defaultGroupId = await builtinGroupId(context.store.db, organizationId, 'engineers');
-  await context.store.db.transaction().execute(async (transaction) => {
-    await transaction
-      .insertInto('oidc_connections')
-      .values({
-        id,
-        organization_id: organizationId,
-        name,
-        issuer,
-        client_id: clientId,
-        client_secret_sealed: seal(context.keys.secretEncryption, input.clientSecret, id),
-        scopes: scopes.join(' '),
-        default_group_id: defaultGroupId,
-        created_at: createdAt,
-      })
-      .execute();
-    for (const domain of domains) {
-      await transaction.insertInto('connection_domains').values({ domain, connection_id: id, organization_id: organizationId }).execute();
-    }
-  });
+  const row = {
+    id,
+    organization_id: organizationId,
+    name,
+    issuer,
+    client_id: clientId,
+    client_secret_sealed: seal(context.keys.secretEncryption, input.clientSecret, id),
+    scopes: scopes.join(' '),
+    default_group_id: defaultGroupId,
+    created_at: createdAt,
+  };
+  try {
+    await context.store.db.transaction().execute(async (transaction) => {
+      await transaction.insertInto('oidc_connections').values(row).execute();
+      for (const domain of domains) {
+        await transaction.insertInto('connection_domains').values({ domain, connection_id: id, organization_id: organizationId }).execute();
+      }
+    });
+  } catch (error) {
+    // Two owners can claim the same domain at once; the primary key on the domain decides.
+    if (isUniqueViolation(error)) throw new Conflict('Another connection already serves one of these domains.', { field: 'domains' });
+    throw error;
+  }
 
   context.logger.info({ event: 'connection.created', organizationId, connectionId: id, issuer }, 'OIDC connection created');
   return { id, name, issuer, clientId, scopes: scopes.join(' '), domains, createdAt };

@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import { addSeconds, type AppContext } from '../../app/context.js';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/tokens.js';
 import type { OIDCConnection, SignInAttemptTable } from '../../db/schema.js';
-import { SignInFailed } from '../../http/errors.js';
+import { ProviderUnavailable, SignInFailed } from '../../http/errors.js';
 import { configurationFor } from './client-config.js';
 import { connectionServesDomain } from './connections.js';
 import { resolveIdentity } from './identities.js';
@@ -29,7 +29,7 @@ export async function startOIDCSignIn(
   context: AppContext,
   input: { connection: OIDCConnection; loginHint?: string; intent: SignInAttemptTable['intent']; linkUserId?: string },
 ): Promise<{ authorizationURL: string; browserToken: string }> {
-  const configuration = await configurationFor(context, input.connection);
+  const configuration = await reachProvider(context, input.connection);
   const state = client.randomState();
   const nonce = client.randomNonce();
   const codeVerifier = client.randomPKCECodeVerifier();
@@ -136,7 +136,7 @@ async function redeemCode(
   attempt: { nonce: string; code_verifier: string },
   query: URLSearchParams,
 ): Promise<client.IDToken> {
-  const configuration = await configurationFor(context, connection);
+  const configuration = await reachProvider(context, connection);
   const currentURL = new URL(callbackURL(context));
   currentURL.search = query.toString();
   try {
@@ -151,6 +151,14 @@ async function redeemCode(
     return claims;
   } catch (error) {
     throw new SignInFailed('invalid_grant', 'Your identity provider’s response could not be verified. Try again or contact your administrator.', describeError(error));
+  }
+}
+
+async function reachProvider(context: AppContext, connection: OIDCConnection): Promise<client.Configuration> {
+  try {
+    return await configurationFor(context, connection);
+  } catch (error) {
+    throw new ProviderUnavailable(`discovery failed for connection ${connection.id}: ${describeError(error)}`);
   }
 }
 
