@@ -103,6 +103,26 @@ for (const database of databaseCases) {
       assert.ok(gatehouse.logs.some((line) => line.includes('api key rejected: not_member')));
     });
 
+    it('shows a removed member that they belong to no organization', async () => {
+      const { context } = gatehouse.app;
+      const { userId } = await engineerWithKey('former@example.com');
+      const { createOneTimeLink } = await import('../../src/setup/one-time-links.js');
+      const link = await createOneTimeLink(context, { purpose: 'sign_in', userId });
+      const browser = new BrowserClient();
+      const page = await browser.follow(link.url);
+      const form = readForm(page.body, '/signin/link');
+      assert.equal((await browser.request(`${gatehouse.url}/signin/link`, { form: form.fields })).status, 303);
+      const { removeMember } = await import('../../src/model/remove-member.js');
+      await removeMember(context, organizationId, userId);
+
+      const home = await browser.follow(`${gatehouse.url}/`);
+      assert.equal(home.response.status, 200);
+      assert.equal(home.url, `${gatehouse.url}/`);
+      assert.match(home.body, /you are not a member of any organization/);
+      const settings = await browser.request(`${gatehouse.url}/orgs/${organizationId}/settings`);
+      assert.equal(settings.status, 404);
+    });
+
     it('refuses to remove the last owner', async () => {
       const before = await tableCounts(gatehouse);
       const session = owner.cookie(new URL(gatehouse.url).host, 'gatehouse_session');

@@ -25,7 +25,16 @@ export function registerSetupPages(app: FastifyInstance, context: AppContext, ve
     const principal = await currentSession(context, verifier, request);
     const first = principal?.organizations[0];
     if (principal && first) return reply.redirect(`/orgs/${first.organizationId}/settings`, 303);
-    if (principal || (await anyOrganizationExists(context.store.db))) return reply.redirect('/signin', 303);
+    if (principal) {
+      return sendPage(reply, {
+        title: 'No organization',
+        csrfToken: pageCSRFToken(context, request, reply, principal),
+        principal,
+        content: html`<p>You are signed in as ${principal.user.email}, but you are not a member of any organization.
+          Ask an owner to add you, or sign out and sign in with another account.</p>`,
+      });
+    }
+    if (await anyOrganizationExists(context.store.db)) return reply.redirect('/signin', 303);
 
     return sendPage(reply, {
       title: 'Set up Gatehouse',
