@@ -41,8 +41,24 @@ for (const database of databaseCases) {
       const before = await tableCounts(gatehouse);
       const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), issuer: `${idp.issuer}/wrong` });
       assert.equal(answer.status, 400);
-      assert.equal(fieldError(answer.body, 'issuer'), `Could not read the discovery document at ${idp.issuer}/wrong/.well-known/openid-configuration. Check the issuer URL.`);
+      assert.equal(fieldError(answer.body, 'issuer'), `The discovery document at ${idp.issuer}/wrong/.well-known/openid-configuration returned HTTP 404. Check the issuer URL.`);
+      assert.match(answer.body, /Enter the secret again: Gatehouse never sends it back to the browser\./);
       assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('names the discovered issuer when the entered one differs', async () => {
+      const before = await tableCounts(gatehouse);
+      const typed = idp.issuer.replace('127.0.0.1', 'localhost');
+      const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), issuer: typed });
+      assert.equal(answer.status, 400);
+      assert.equal(fieldError(answer.body, 'issuer'), `The discovery document at ${typed}/.well-known/openid-configuration names the issuer ${idp.issuer}. Enter exactly that issuer URL.`);
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('reports an unreachable issuer', async () => {
+      const answer = await addConnection(owner, gatehouse, organizationId, { ...valid(), issuer: 'http://127.0.0.1:9' });
+      assert.equal(answer.status, 400);
+      assert.equal(fieldError(answer.body, 'issuer'), 'Could not reach http://127.0.0.1:9/.well-known/openid-configuration (connection failed or timed out). Check the issuer URL and that Gatehouse can reach it.');
     });
 
     it('rejects a plain-http issuer that is not on loopback', async () => {

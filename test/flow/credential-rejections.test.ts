@@ -123,6 +123,40 @@ for (const database of databaseCases) {
       assert.equal(settings.status, 404);
     });
 
+    it('rejects a second active key with the same name', async () => {
+      const path = `/orgs/${organizationId}/settings/api-keys`;
+      const page = await owner.follow(`${gatehouse.url}${path}`);
+      const form = readForm(page.body, path);
+      assert.equal((await owner.request(`${gatehouse.url}${path}`, { form: { ...form.fields, name: 'deploy' } })).status, 303);
+      await owner.request(`${gatehouse.url}${path}`);
+      const before = await tableCounts(gatehouse);
+      const again = await owner.request(`${gatehouse.url}${path}`, { form: { ...form.fields, name: 'deploy' } });
+      assert.equal(again.status, 409);
+      assert.match(await again.text(), /<p class="error" id="field-name-error" role="alert">You already have an active key named &quot;deploy&quot;/);
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
+    it('shows a new key only to the session that created it', async () => {
+      const path = `/orgs/${organizationId}/settings/api-keys`;
+      const page = await owner.follow(`${gatehouse.url}${path}`);
+      const form = readForm(page.body, path);
+      const created = await owner.request(`${gatehouse.url}${path}`, { form: { ...form.fields, name: 'copied-cookie' } });
+      assert.equal(created.status, 303);
+      const sealed = owner.cookie(new URL(gatehouse.url).host, 'gatehouse_new_key');
+      assert.ok(sealed, 'the sealed key travels in a cookie');
+      assert.doesNotMatch(sealed, /gth_/, 'the cookie does not hold the key in clear');
+
+      const other = new BrowserClient();
+      await setupLinkSession(other);
+      other.setCookie(new URL(gatehouse.url).host, 'gatehouse_new_key', sealed);
+      const stolen = await other.request(`${gatehouse.url}${path}`);
+      assert.equal(stolen.status, 200);
+      assert.doesNotMatch(await stolen.text(), /id="new-api-key"/);
+
+      const shown = await owner.request(`${gatehouse.url}${path}`);
+      assert.match(await shown.text(), /id="new-api-key">gth_/);
+    });
+
     it('refuses to remove the last owner', async () => {
       const before = await tableCounts(gatehouse);
       const session = owner.cookie(new URL(gatehouse.url).host, 'gatehouse_session');

@@ -102,8 +102,11 @@ export async function createKeyInUI(browser: BrowserClient, gatehouse: TestGateh
   const page = await browser.follow(`${gatehouse.url}${path}`);
   const form = readForm(page.body, path);
   const created = await browser.request(`${gatehouse.url}${path}`, { form: { ...form.fields, name } });
-  const body = await created.text();
-  assert.equal(created.status, 201, body);
+  assert.equal(created.status, 303, await created.text());
+  assert.equal(created.headers.get('location'), path);
+  const shown = await browser.request(`${gatehouse.url}${path}`);
+  const body = await shown.text();
+  assert.equal(shown.status, 200, body);
   const key = /<code class="secret" id="new-api-key">([^<]+)<\/code>/.exec(body)?.[1];
   assert.ok(key, 'the page shows the new key');
   return key;

@@ -3,13 +3,31 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppContext } from '../../app/context.js';
 import { createAPIKey, deactivateAPIKey, listAPIKeys } from '../../auth/api-keys.js';
 import type { CredentialVerifier, Principal } from '../../auth/principal.js';
+import { open, seal } from '../../crypto/sealed-box.js';
 import { html, type SafeHTML } from '../../web/html.js';
 import { field } from '../../web/layout.js';
+import { readCookie } from '../cookies.js';
 import { NotFound } from '../errors.js';
 import { requirePermission } from '../guards.js';
 import { formField, requireCSRF, requirePageSession, sendPage } from './page.js';
 
 type Params = { Params: { organizationId: string } };
+
+const NEW_KEY_COOKIE = 'gatehouse_new_key';
+
+function sessionBinding(principal: Principal): string {
+  return principal.credential.method === 'session' ? `new-key:${principal.credential.sessionId}` : 'new-key:none';
+}
+
+/** Opens the sealed new-key cookie; a cookie from another session or a tampered one shows nothing. */
+function openNewKey(context: AppContext, sealed: string, binding: string): { name: string; key: string } | undefined {
+  try {
+    const value = JSON.parse(open(context.keys.secretEncryption, sealed, binding)) as { name?: unknown; key?: unknown };
+    return typeof value.name === 'string' && typeof value.key === 'string' ? { name: value.name, key: value.key } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Registers Settings → API keys: list, create (shown once) and deactivate. */
 export function registerAPIKeyPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
@@ -17,7 +35,7 @@ export function registerAPIKeyPages(app: FastifyInstance, context: AppContext, v
     reply: FastifyReply,
     page: { principal: Principal; csrfToken: string },
     organizationId: string,
-    options: { status?: number; created?: { name: string; key: string }; name?: string; nameError?: string } = {},
+    options: { status?: number; created?: { name: string; key: string } | undefined; name?: string; nameError?: string } = {},
   ) => {
     const keys = await listAPIKeys(context, organizationId, page.principal.user.id);
     const createdNotice: SafeHTML | string = options.created
@@ -51,7 +69,7 @@ ${keys.length === 0
     <td>${key.lastUsedAt ? `${key.lastUsedAt.replace('T', ' ').slice(0, 16)} UTC` : 'Never'}</td>
     <td>${key.deactivatedAt
       ? 'Deactivated'
-      : html`<form method="post" action="/orgs/${organizationId}/settings/api-keys/${key.id}/deactivate">
+      : html`Active <form class="inline" method="post" action="/orgs/${organizationId}/settings/api-keys/${key.id}/deactivate">
         <input type="hidden" name="csrf_token" value="${page.csrfToken}">
         <button type="submit" class="secondary" aria-label="Deactivate ${key.name}">Deactivate</button></form>`}</td>
   </tr>`,
@@ -63,8 +81,13 @@ ${keys.length === 0
   app.get<Params>('/orgs/:organizationId/settings/api-keys', async (request, reply) => {
     const page = await requirePageSession(context, verifier, request, reply);
     if (!page) return reply;
-    requirePermission(page.principal, request.params.organizationId, 'api_keys.manage_own');
-    return render(reply, page, request.params.organizationId);
+    const { organizationId } = request.params;
+    requirePermission(page.principal, organizationId, 'api_keys.manage_own');
+
+    const sealed = readCookie(request, NEW_KEY_COOKIE);
+    if (!sealed) return render(reply, page, organizationId);
+    reply.clearCookie(NEW_KEY_COOKIE, { path: `/orgs/${organizationId}/settings/api-keys`, httpOnly: true, secure: true, sameSite: 'strict' });
+    return render(reply, page, organizationId, { created: openNewKey(context, sealed, sessionBinding(page.principal)) });
   });
 
   app.post<Params>('/orgs/:organizationId/settings/api-keys', async (request, reply) => {
@@ -79,9 +102,25 @@ ${keys.length === 0
       return render(reply, page, organizationId, { status: 400, name, nameError: 'Enter a name of 1 to 100 characters.' });
     }
 
+    const existing = await listAPIKeys(context, organizationId, page.principal.user.id);
+    if (existing.some((key) => key.name === name && !key.deactivatedAt)) {
+      return render(reply, page, organizationId, { status: 409, name, nameError: `You already have an active key named "${name}". Choose another name.` });
+    }
+
     const created = await createAPIKey(context, { organizationId, userId: page.principal.user.id, name });
     request.log.info({ event: 'api_key.created', apiKeyId: created.id, organizationId }, 'API key created');
-    return render(reply, page, organizationId, { status: 201, created: { name: created.name, key: created.key } });
+
+    // Post/Redirect/Get, so a reload cannot create a second key. The key crosses the redirect in a
+    // cookie sealed under a server key and bound to this session, and the next page load removes it.
+    const binding = sessionBinding(page.principal);
+    reply.setCookie(NEW_KEY_COOKIE, seal(context.keys.secretEncryption, JSON.stringify({ name: created.name, key: created.key }), binding), {
+      path: `/orgs/${organizationId}/settings/api-keys`,
+      httpOnly: true,
+      secure: true,
+      sameSite: 'strict',
+      maxAge: 120,
+    });
+    return reply.redirect(`/orgs/${organizationId}/settings/api-keys`, 303);
   });
 
   app.post<{ Params: { organizationId: string; keyId: string } }>(

@@ -69,7 +69,7 @@ ${planAllows
   ${field({ name: 'name', label: 'Name', value: values.name, error: errors.name, required: true, hint: 'Shown to admins, for example "Acme Okta".' })}
   ${field({ name: 'issuer', label: 'Issuer URL', type: 'url', value: values.issuer, error: errors.issuer, required: true, hint: 'Gatehouse reads ISSUER/.well-known/openid-configuration.' })}
   ${field({ name: 'client_id', label: 'Client ID', value: values.client_id, error: errors.client_id, required: true })}
-  ${field({ name: 'client_secret', label: 'Client secret', type: 'password', error: errors.client_secret, required: true, autocomplete: 'off', hint: 'Stored encrypted and never shown again.' })}
+  ${field({ name: 'client_secret', label: 'Client secret', type: 'password', error: errors.client_secret, required: true, autocomplete: 'off', hint: Object.keys(errors).length > 0 ? 'Enter the secret again: Gatehouse never sends it back to the browser.' : 'Stored encrypted and never shown again.' })}
   ${field({ name: 'scopes', label: 'Scopes', value: values.scopes, error: errors.scopes, hint: 'Space-separated; must include openid.' })}
   ${field({ name: 'domains', label: 'Email domains', value: values.domains, error: errors.domains, required: true, multiline: true, hint: 'Separate with commas or new lines, for example example.com.' })}
   <button type="submit">Add connection</button>
@@ -113,6 +113,7 @@ ${planAllows
     } catch (error) {
       if (error instanceof PlanRequired) return render(reply, page, organizationId, { status: 403, values });
       if ((error instanceof InvalidRequest || error instanceof Conflict) && error.field) {
+        request.log.info({ event: 'connection.rejected', organizationId, field: error.field, detail: error.detail }, 'connection not saved');
         return render(reply, page, organizationId, { status: error.status, values, errors: { [error.field]: error.description } });
       }
       throw error;

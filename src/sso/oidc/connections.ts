@@ -72,10 +72,7 @@ export async function createOIDCConnection(
   try {
     await discoverIssuer(context, { issuer, clientId, clientSecret: input.clientSecret });
   } catch (error) {
-    throw new InvalidRequest(`Could not read the discovery document at ${issuer}/.well-known/openid-configuration. Check the issuer URL.`, {
-      field: 'issuer',
-      detail: (error as Error).message,
-    });
+    throw new InvalidRequest(discoveryProblem(issuer, error), { field: 'issuer', detail: (error as Error).message });
   }
 
   const id = newId('con');
@@ -158,6 +155,25 @@ export async function connectionServesDomain(context: AppContext, connectionId: 
     .where('domain', '=', domain)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Explains why discovery failed in terms an admin can act on. */
+function discoveryProblem(issuer: string, error: unknown): string {
+  const documentURL = `${issuer}/.well-known/openid-configuration`;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
+    const discovered = (cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+    if (typeof discovered === 'string') {
+      return `The discovery document at ${documentURL} names the issuer ${discovered.slice(0, 200)}. Enter exactly that issuer URL.`;
+    }
+  }
+  if (cause instanceof Response) {
+    return `The discovery document at ${documentURL} returned HTTP ${cause.status}. Check the issuer URL.`;
+  }
+  if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_INVALID_RESPONSE' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
+    return `The document at ${documentURL} is not a valid OpenID Connect discovery document. Check the issuer URL.`;
+  }
+  return `Could not reach ${documentURL} (connection failed or timed out). Check the issuer URL and that Gatehouse can reach it.`;
 }
 
 function parseIssuer(context: AppContext, value: string): string {
