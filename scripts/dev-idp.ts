@@ -319,8 +319,19 @@ async function main(): Promise<void> {
   const users = DEMO_USERS.map((user) => user.email);
   const { issuer } = idp;
   process.stdout.write(`${JSON.stringify({ issuer, clientId, clientSecret, redirectUris, users, password: DEMO_PASSWORD })}\n`);
-  console.error(`To use it in Gatehouse, add an OIDC provider with issuer ${issuer}, client id ${clientId}, client secret `
-    + `${clientSecret} and domains example.com; sign in as alice@example.com / ${DEMO_PASSWORD}.`);
+  console.error(
+    [
+      '',
+      'In Gatehouse, open Settings > Sign-in connections and add a connection with:',
+      `  Issuer URL:     ${issuer}`,
+      `  Client ID:      ${clientId}`,
+      `  Client secret:  ${clientSecret}`,
+      '  Email domains:  example.com',
+      `Then sign in as alice@example.com or bob@example.com with the password "${DEMO_PASSWORD}".`,
+      `This provider only accepts the redirect URIs ${redirectUris.join(', ')}.`,
+      '',
+    ].join('\n'),
+  );
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void idp.close().finally(() => process.exit(0)));

@@ -1,7 +1,7 @@
 import { createApp } from '../app/create-app.js';
 import { anyOrganizationExists } from '../model/organizations.js';
 import { createOneTimeLink } from '../setup/one-time-links.js';
-import { loadConfigOrExit } from './common.js';
+import { fail, loadConfigOrExit } from './common.js';
 
 /** Starts Gatehouse, prints the setup link on first run, and shuts down gracefully on SIGTERM or SIGINT. */
 export async function runServe(): Promise<void> {
@@ -9,7 +9,19 @@ export async function runServe(): Promise<void> {
   const app = await createApp(config);
   const { context, server } = app;
 
-  await server.listen({ host: config.host, port: config.port });
+  try {
+    await server.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      fail(
+        `cannot listen on ${config.host}:${config.port} (${String(code)}): another program is using the port or it needs privileges. ` +
+          'Stop it or set GATEHOUSE_PORT to a free port (and GATEHOUSE_PUBLIC_URL to match).',
+      );
+    }
+    throw error;
+  }
   context.logger.info(
     { event: 'server.started', publicUrl: config.publicUrl, database: config.database.kind, env: config.env },
     'Gatehouse is listening',
@@ -21,6 +33,8 @@ export async function runServe(): Promise<void> {
     process.stdout.write(
       `\nNo organization exists yet. Open this one-time setup link to create the first one (valid until ${link.expiresAt}):\n\n  ${link.url}\n\n`,
     );
+  } else {
+    process.stdout.write(`\nGatehouse is ready. Sign in at ${config.publicUrl}/signin\n\n`);
   }
 
   let stopping = false;

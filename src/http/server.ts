@@ -55,6 +55,9 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
     handleError(new NotFound(wantsJSON(request) ? 'No such endpoint.' : 'There is no page at this address.'), request, reply);
   });
 
+  // Browsers ask for this on every page; an empty response keeps 404s out of the logs.
+  app.get('/favicon.ico', { logLevel: 'warn' }, async (_request, reply) => reply.status(204).header('cache-control', 'public, max-age=86400').send());
+
   app.get('/assets/style.css', async (_request, reply) => {
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet);
   });

@@ -6,6 +6,8 @@ export interface PageFrame {
   csrfToken: string;
   user?: { email: string } | undefined;
   organizationId?: string | undefined;
+  /** Whether to show the Connections link; only those who may manage connections see it. */
+  showConnections?: boolean | undefined;
 }
 
 /** Wraps page content in the common document, header and navigation. */
@@ -15,7 +17,7 @@ export function layout(frame: PageFrame, content: SafeHTML): string {
         ${frame.organizationId
           ? html`<a href="/orgs/${frame.organizationId}/settings">Organization</a>
               <a href="/orgs/${frame.organizationId}/settings/members">Members</a>
-              <a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>
+              ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>` : ''}
               <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>`
           : ''}
         <span class="who">${frame.user.email}</span>

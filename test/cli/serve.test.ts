@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -47,6 +48,28 @@ describe('gatehouse command', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.ok(lines.some((line) => line.includes('"event":"server.stopped"')), 'the stop is logged');
+  });
+
+  it('explains a port that is already in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+          env: { ...baseEnv, GATEHOUSE_PORT: String(port), GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-cli-')) },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once('exit', (status) => resolve({ status, stderr }));
+      });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, new RegExp(`error: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+      assert.match(result.stderr, /set GATEHOUSE_PORT to a free port/);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('refuses to start in production without its secrets', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 
 import type { Browser, Page } from 'playwright-core';
 
@@ -8,9 +8,10 @@ import { databaseCases } from '../support/databases.js';
 import { whoami } from '../support/flows.js';
 import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { startDevIdP, type RunningIdP } from '../support/idp.js';
+import { suite } from '../support/skip.js';
 
 for (const database of databaseCases) {
-  describe(`browser sign-in in Chromium (${database.name})`, { skip: chromiumSkip || database.skip }, () => {
+  suite(`browser sign-in in Chromium (${database.name})`, chromiumSkip || database.skip, () => {
     let browser: Browser;
     let gatehouse: TestGatehouse;
     let idp: RunningIdP;

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 
 import { setPlan } from '../../src/model/organizations.js';
-import { BrowserClient } from '../support/browser-client.js';
+import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { addConnection, setupOrganization, tableCounts } from '../support/flows.js';
 import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { startDevIdP, type RunningIdP } from '../support/idp.js';
+import { suite } from '../support/skip.js';
 
 function fieldError(body: string, field: string): string | undefined {
   return new RegExp(`<p class="error" id="field-${field}-error" role="alert">([^<]*)</p>`).exec(body)?.[1];
 }
 
 for (const database of databaseCases) {
-  describe(`adding OIDC connections (${database.name})`, { skip: database.skip }, () => {
+  suite(`adding OIDC connections (${database.name})`, database.skip, () => {
     let gatehouse: TestGatehouse;
     let idp: RunningIdP;
     let owner: BrowserClient;
@@ -132,14 +133,36 @@ for (const database of databaseCases) {
       const { signIn } = await import('../support/flows.js');
       const signedIn = await signIn(engineer, gatehouse, idp, 'bob@example.com');
       assert.match(signedIn.body, /<dd>Engineers<\/dd>/);
+      assert.doesNotMatch(signedIn.body, /settings\/connections/, 'the navigation hides connections from engineers');
       const page = await engineer.request(`${gatehouse.url}/orgs/${organizationId}/settings/connections`);
       assert.equal(page.status, 403);
       assert.match(await page.text(), /Your permission group does not allow this action/);
     });
+
+    it('shows linked connections and deletes one with its identities', async () => {
+      const { linkAccount, startSignIn } = await import('../support/flows.js');
+      const linked = await linkAccount(owner, gatehouse, idp, organizationId, 'alice@example.com');
+      assert.match(linked.body, /<td>Linked<\/td>/);
+      assert.ok((await tableCounts(gatehouse)).identities >= 1);
+
+      const form = readForm(linked.body, '/delete');
+      const deleted = await owner.request(`${gatehouse.url}${form.action}`, { form: form.fields });
+      assert.equal(deleted.status, 200);
+      assert.match(await deleted.text(), /Connection deleted\./);
+      const counts = await tableCounts(gatehouse);
+      assert.equal(counts.oidc_connections, 0);
+      assert.equal(counts.connection_domains, 0);
+      assert.equal(counts.identities, 0);
+      assert.ok(counts.users >= 2, 'users stay');
+
+      const answer = await startSignIn(new BrowserClient(), gatehouse, 'alice@example.com');
+      assert.equal(answer.response.status, 400);
+      assert.match(answer.body, /No sign-in method is set up for example\.com/);
+    });
   });
 }
 
-describe('identity provider outage', { skip: databaseCases[0]!.skip }, () => {
+suite('identity provider outage', databaseCases[0]!.skip, () => {
   it('shows a clear error when the provider is down at sign-in', async () => {
     const gatehouse = await startGatehouse(databaseCases[0]!);
     const idp = await startDevIdP([`${gatehouse.url}/signin/callback`]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 
 import { createAPIKey } from '../../src/auth/api-keys.js';
 import { generateAPIKey } from '../../src/auth/api-key-format.js';
@@ -11,12 +11,13 @@ import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { setupOrganization, tableCounts, whoami } from '../support/flows.js';
 import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { suite } from '../support/skip.js';
 
 const INVALID_TOKEN = { error: 'invalid_token', error_description: 'The credential is invalid, expired or revoked.' };
 const INVALID_TOKEN_CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';
 
 for (const database of databaseCases) {
-  describe(`credential rejections (${database.name})`, { skip: database.skip }, () => {
+  suite(`credential rejections (${database.name})`, database.skip, () => {
     let gatehouse: TestGatehouse;
     let owner: BrowserClient;
     let organizationId: string;
@@ -256,7 +257,7 @@ for (const database of databaseCases) {
     }
   });
 
-  describe(`setup links (${database.name})`, { skip: database.skip }, () => {
+  suite(`setup links (${database.name})`, database.skip, () => {
     it('rejects an expired setup link and creates nothing', async () => {
       const gatehouse = await startGatehouse(database);
       try {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { it } from 'node:test';
 
 import { openStore } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { databaseCases } from '../support/databases.js';
+import { suite } from '../support/skip.js';
 
 for (const database of databaseCases) {
-  describe(`migrations (${database.name})`, { skip: database.skip }, () => {
+  suite(`migrations (${database.name})`, database.skip, () => {
     it('applies every migration once and then nothing', async () => {
       const { target, cleanup } = await database.create();
       const store = openStore(target);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 
 import { createAPIKey } from '../../src/auth/api-keys.js';
 import type { BuiltinRole } from '../../src/db/schema.js';
@@ -8,9 +8,10 @@ import { builtinGroupId, createOrganization } from '../../src/model/organization
 import { createUser } from '../../src/model/users.js';
 import { databaseCases } from '../support/databases.js';
 import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { suite } from '../support/skip.js';
 
 for (const database of databaseCases) {
-  describe(`projects API and permission groups (${database.name})`, { skip: database.skip }, () => {
+  suite(`projects API and permission groups (${database.name})`, database.skip, () => {
     let gatehouse: TestGatehouse;
     let organizationId: string;
     let otherOrganizationId: string;

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 
 import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { addConnection, callbackURLFor, linkAccount, setupOrganization, startSignIn, tableCounts } from '../support/flows.js';
 import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { startDevIdP, type RunningIdP } from '../support/idp.js';
+import { suite } from '../support/skip.js';
 
 for (const database of databaseCases) {
-  describe(`sign-in rejections (${database.name})`, { skip: database.skip }, () => {
+  suite(`sign-in rejections (${database.name})`, database.skip, () => {
     let gatehouse: TestGatehouse;
     let idp: RunningIdP;
     let organizationId: string;

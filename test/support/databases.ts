@@ -35,7 +35,9 @@ export const databaseCases: DatabaseCase[] = [
   },
   {
     name: 'postgres',
-    skip: postgresURL ? false : 'TEST_DATABASE_URL is not set; set it to a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test',
+    skip: postgresURL
+      ? false
+      : 'PostgreSQL tests need TEST_DATABASE_URL: install PostgreSQL (apt-get install postgresql), then set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test',
     async create() {
       if (!postgresURL) throw new Error('TEST_DATABASE_URL is not set');
       const schema = `test_${randomBytes(6).toString('hex')}`;

@@ -3,7 +3,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppContext } from '../../app/context.js';
 import type { CredentialVerifier, Principal } from '../../auth/principal.js';
 import { planIncludes } from '../../model/plans.js';
-import { createOIDCConnection, findOIDCConnection, listOIDCConnections, type OIDCConnectionInput } from '../../sso/oidc/connections.js';
+import {
+  createOIDCConnection,
+  deleteOIDCConnection,
+  findOIDCConnection,
+  linkedConnectionIds,
+  listOIDCConnections,
+  type OIDCConnectionInput,
+} from '../../sso/oidc/connections.js';
 import { callbackURL, startOIDCSignIn } from '../../sso/oidc/sign-in.js';
 import { html } from '../../web/html.js';
 import { field } from '../../web/layout.js';
@@ -32,6 +39,7 @@ export function registerConnectionPages(app: FastifyInstance, context: AppContex
     options: { status?: number; values?: FormValues; errors?: Record<string, string>; notice?: string } = {},
   ) => {
     const connections = await listOIDCConnections(context, organizationId);
+    const linked = await linkedConnectionIds(context, page.principal.user.id);
     const membership = page.principal.organizations.find((entry) => entry.organizationId === organizationId);
     const planAllows = membership ? planIncludes(membership.plan, 'oidc_sso') : false;
     const values = options.values ?? emptyForm;
@@ -48,13 +56,18 @@ export function registerConnectionPages(app: FastifyInstance, context: AppContex
 ${connections.length === 0
   ? html`<p>No connections yet. Add your OpenID Connect provider below.</p>`
   : html`<table>
-  <thead><tr><th scope="col">Name</th><th scope="col">Issuer</th><th scope="col">Client ID</th><th scope="col">Domains</th><th scope="col">Your account</th></tr></thead>
+  <thead><tr><th scope="col">Name</th><th scope="col">Issuer</th><th scope="col">Client ID</th><th scope="col">Domains</th><th scope="col">Your account</th><th scope="col">Actions</th></tr></thead>
   <tbody>${connections.map(
     (connection) => html`<tr>
     <td>${connection.name}</td><td>${connection.issuer}</td><td><code>${connection.clientId}</code></td><td>${connection.domains.join(', ')}</td>
-    <td><form method="post" action="/orgs/${organizationId}/settings/connections/${connection.id}/link">
+    <td>${linked.has(connection.id)
+      ? 'Linked'
+      : html`<form method="post" action="/orgs/${organizationId}/settings/connections/${connection.id}/link">
       <input type="hidden" name="csrf_token" value="${page.csrfToken}">
-      <button type="submit" class="secondary" aria-label="Link my account to ${connection.name}">Link my account</button></form></td>
+      <button type="submit" class="secondary" aria-label="Link my account to ${connection.name}">Link my account</button></form>`}</td>
+    <td><form method="post" action="/orgs/${organizationId}/settings/connections/${connection.id}/delete">
+      <input type="hidden" name="csrf_token" value="${page.csrfToken}">
+      <button type="submit" class="secondary" aria-label="Delete ${connection.name}">Delete</button></form></td>
   </tr>`,
   )}</tbody>
 </table>
@@ -119,6 +132,20 @@ ${planAllows
       throw error;
     }
   });
+
+  app.post<{ Params: { organizationId: string; connectionId: string } }>(
+    '/orgs/:organizationId/settings/connections/:connectionId/delete',
+    async (request, reply) => {
+      const page = await requirePageSession(context, verifier, request, reply);
+      if (!page) return reply;
+      requireCSRF(context, request, reply, page.principal);
+      const { organizationId, connectionId } = request.params;
+      requirePermission(page.principal, organizationId, 'connections.manage');
+
+      if (!(await deleteOIDCConnection(context, organizationId, connectionId))) throw new NotFound('Connection not found.');
+      return render(reply, page, organizationId, { notice: 'Connection deleted. People in its domains can no longer sign in through it.' });
+    },
+  );
 
   app.post<{ Params: { organizationId: string; connectionId: string } }>(
     '/orgs/:organizationId/settings/connections/:connectionId/link',

@@ -7,6 +7,7 @@ import type { SafeHTML } from '../../web/html.js';
 import { layout } from '../../web/layout.js';
 import { csrfBinding, currentSession, pageCSRFToken } from '../authenticate.js';
 import { Forbidden } from '../errors.js';
+import { can } from '../../model/permissions.js';
 
 /** Sends a server-rendered page. */
 export function sendPage(
@@ -14,6 +15,7 @@ export function sendPage(
   input: { status?: number; title: string; csrfToken: string; principal?: Principal | undefined; organizationId?: string; content: SafeHTML; csp?: string },
 ): FastifyReply {
   if (input.csp) reply.header('content-security-policy', input.csp);
+  const organizationId = input.organizationId ?? input.principal?.organizations[0]?.organizationId;
   return reply
     .status(input.status ?? 200)
     .type('text/html; charset=utf-8')
@@ -23,7 +25,8 @@ export function sendPage(
           title: input.title,
           csrfToken: input.csrfToken,
           user: input.principal?.user,
-          organizationId: input.organizationId ?? input.principal?.organizations[0]?.organizationId,
+          organizationId,
+          showConnections: input.principal && organizationId ? can(input.principal.organizations, 'connections.manage', organizationId) : false,
         },
         input.content,
       ),

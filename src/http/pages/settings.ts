@@ -31,7 +31,7 @@ export function registerSettingsPages(app: FastifyInstance, context: AppContext,
 </dl>
 <ul>
   <li><a href="/orgs/${organizationId}/settings/members">Members</a></li>
-  <li><a href="/orgs/${organizationId}/settings/connections">Sign-in connections</a></li>
+  ${can(page.principal.organizations, 'connections.manage', organizationId) ? html`<li><a href="/orgs/${organizationId}/settings/connections">Sign-in connections</a></li>` : ''}
   <li><a href="/orgs/${organizationId}/settings/api-keys">API keys</a></li>
 </ul>`,
     });

@@ -136,6 +136,35 @@ export async function findConnectionForDomain(context: AppContext, domain: strin
     .executeTakeFirst();
 }
 
+/** Returns the ids of the connections through which a user has a linked identity. */
+export async function linkedConnectionIds(context: AppContext, userId: string): Promise<Set<string>> {
+  const rows = await context.store.db.selectFrom('identities').select('connection_id').where('user_id', '=', userId).execute();
+  return new Set(rows.map((row) => row.connection_id));
+}
+
+/**
+ * Deletes a connection with its domains, linked identities and pending sign-ins. Users and their
+ * memberships stay; they can no longer sign in through this connection.
+ */
+export async function deleteOIDCConnection(context: AppContext, organizationId: string, connectionId: string): Promise<boolean> {
+  const deleted = await context.store.db.transaction().execute(async (transaction) => {
+    const connection = await transaction
+      .selectFrom('oidc_connections')
+      .select('id')
+      .where('id', '=', connectionId)
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirst();
+    if (!connection) return false;
+    await transaction.deleteFrom('connection_domains').where('connection_id', '=', connectionId).execute();
+    await transaction.deleteFrom('identities').where('connection_id', '=', connectionId).execute();
+    await transaction.deleteFrom('sign_in_attempts').where('connection_id', '=', connectionId).execute();
+    await transaction.deleteFrom('oidc_connections').where('id', '=', connectionId).execute();
+    return true;
+  });
+  if (deleted) context.logger.info({ event: 'connection.deleted', organizationId, connectionId }, 'OIDC connection deleted');
+  return deleted;
+}
+
 /** Returns one connection of an organization, or undefined. */
 export async function findOIDCConnection(context: AppContext, organizationId: string, connectionId: string): Promise<OIDCConnection | undefined> {
   return context.store.db
