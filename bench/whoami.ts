@@ -9,8 +9,9 @@
  * only generates load with autocannon. Forking the server, rather than spawning the autocannon CLI,
  * keeps the server process free of benchmark code, lets the parent read autocannon's per-response
  * events (for sub-millisecond percentiles), and makes `--profile` a matter of adding `--cpu-prof` to
- * the child's flags. On a 2-core machine the two processes still compete for CPU; that cost falls on
- * both routes alike, which is why they are compared in one run rather than against fixed numbers.
+ * the child's flags. The two processes still share the machine's cores, and with PostgreSQL the
+ * database shares them too. Absolute figures therefore differ a lot between machines. The ratio of
+ * the two routes, measured alternately in one run, and the server's CPU time per request vary less.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,7 +46,7 @@ interface Options {
 }
 
 /** Messages from the server child to the parent over the fork IPC channel. */
-type ServerMessage = { type: 'ready'; url: string; key: string } | { type: 'failed'; message: string };
+type ServerMessage = { type: 'ready'; url: string; key: string } | { type: 'failed'; message: string } | { type: 'cpu'; microseconds: number };
 
 interface Route {
   name: string;
@@ -58,37 +59,46 @@ interface RunFigures {
   p50: number;
   p99: number;
   requests: number;
+  /** CPU time (user + system, all threads) the server process spent per request. */
+  serverCPUMicroseconds: number;
 }
 
-/** Parses and validates the command line; exits with a usage message on a bad value. */
+/** Parses and validates the command line, and exits with a usage message on an invalid value. */
 function parseOptions(argv: string[]): Options & { serve: boolean } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      database: { type: 'string', default: 'sqlite' },
-      duration: { type: 'string', default: '10' },
-      connections: { type: 'string', default: '10' },
-      rounds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '2' },
-      profile: { type: 'string' },
-      serve: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        database: { type: 'string', default: 'sqlite' },
+        duration: { type: 'string', default: '10' },
+        connections: { type: 'string', default: '10' },
+        rounds: { type: 'string', default: '3' },
+        warmup: { type: 'string', default: '2' },
+        profile: { type: 'string' },
+        serve: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    usage(error instanceof Error ? error.message : String(error));
+  }
+  const { values } = parsed;
   const database = values.database;
   if (database !== 'sqlite' && database !== 'postgres') usage(`--database must be sqlite or postgres, not ${database}`);
+  if (database === 'postgres' && !process.env.TEST_DATABASE_URL) usage('--database postgres needs TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test');
   return {
     database,
-    durationSeconds: positiveInteger('--duration', values.duration, 600),
-    connections: positiveInteger('--connections', values.connections, 1000),
-    rounds: positiveInteger('--rounds', values.rounds, 20, 2),
-    warmupSeconds: positiveInteger('--warmup', values.warmup, 60, 0),
+    durationSeconds: integerOption('--duration', values.duration, 600),
+    connections: integerOption('--connections', values.connections, 1000),
+    rounds: integerOption('--rounds', values.rounds, 20, 2),
+    warmupSeconds: integerOption('--warmup', values.warmup, 60, 0),
     profileDir: values.profile,
     serve: values.serve,
   };
 }
 
-function positiveInteger(flag: string, text: string, max: number, min = 1): number {
+function integerOption(flag: string, text: string, max: number, min = 1): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) usage(`${flag} must be an integer from ${min} to ${max}, not ${text}`);
   return value;
@@ -118,9 +128,15 @@ async function createDatabase(kind: DatabaseKind): Promise<{ target: DatabaseTar
   }
   const schema = `bench_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
+  try {
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+  } catch (error) {
+    removeDirectory();
+    throw error;
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
   return {
     target: { kind: 'postgres', url, schema },
     dataDir: directory,
@@ -135,12 +151,12 @@ async function createDatabase(kind: DatabaseKind): Promise<{ target: DatabaseTar
 }
 
 /**
- * Starts Gatehouse on 127.0.0.1 with one organization, one member and one API key, reports the URL
- * and key to the parent, and shuts down (dropping the database) when told to or when the parent goes.
+ * Starts Gatehouse on 127.0.0.1 with one organization, one member and one API key, and sends the URL
+ * and key to the parent. Shuts down and drops the database when the parent sends 'stop' or exits.
  */
 async function serve(options: Options): Promise<void> {
   const send = (message: ServerMessage) => process.send?.(message);
-  const database = await createDatabase(options.database);
+  let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let stopping = false;
   const stop = async (code: number) => {
@@ -149,19 +165,24 @@ async function serve(options: Options): Promise<void> {
     try {
       await app?.close();
     } finally {
-      await database.cleanup();
+      await database?.cleanup();
       process.exit(code);
     }
   };
   process.on('message', (message) => {
     if (message === 'stop') void stop(0);
+    if (message === 'cpu') {
+      const usage = process.cpuUsage();
+      send({ type: 'cpu', microseconds: usage.user + usage.system });
+    }
   });
-  // The parent may die without saying stop; the schema or temporary directory must not outlive it.
+  // The parent may exit without sending 'stop', so the schema or temporary directory is removed here too.
   process.on('disconnect', () => void stop(1));
   process.on('SIGINT', () => void stop(130));
   process.on('SIGTERM', () => void stop(143));
 
   try {
+    database = await createDatabase(options.database);
     const config: Config = {
       env: 'production',
       publicUrl: 'http://127.0.0.1:0',
@@ -174,8 +195,8 @@ async function serve(options: Options): Promise<void> {
       oneTimeLinkSeconds: 3600,
       allowHttpLoopbackIssuers: false,
       trustProxy: false,
-      // Fastify logs two info lines per request; at 'warn' only problems are written, and to stderr so
-      // that the parent's report on stdout stays clean.
+      // Fastify logs two info lines per request, which would dominate the profile. Warnings go to stderr
+      // so that the parent's report on stdout stays clean.
       logLevel: 'warn',
     };
     app = await createApp(config, { logDestination: process.stderr, database: database.target });
@@ -219,13 +240,13 @@ function startServer(options: Options): Promise<{ child: ChildProcess; url: stri
     });
     child.once('message', (message: ServerMessage) => {
       clearTimeout(timer);
-      if (message.type === 'failed') reject(new Error(`server failed to start:\n${message.message}`));
-      else resolve({ child, url: message.url, key: message.key });
+      if (message.type === 'ready') resolve({ child, url: message.url, key: message.key });
+      else reject(new Error(`server failed to start:\n${message.type === 'failed' ? message.message : JSON.stringify(message)}`));
     });
   });
 }
 
-/** Asks the server to shut down and clean up its database; kills it if it has not gone after 30 s. */
+/** Asks the server to shut down and clean up its database, and kills it if it is still running after 30 s. */
 async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -236,28 +257,43 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Fails unless both routes answer 200 and whoami really authenticated with the key. */
+/** Returns the CPU time the server process has used so far, in microseconds. */
+function serverCPU(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not report its CPU time within 10 s')), 10_000);
+    const onMessage = (message: ServerMessage) => {
+      if (message.type !== 'cpu') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message.microseconds);
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+/** Throws unless both routes return 200 and whoami authenticated the request by the API key. */
 async function checkRoutes(url: string, key: string): Promise<void> {
   const health = await fetch(`${url}/healthz`);
-  if (health.status !== 200) throw new Error(`GET /healthz answered ${health.status}: ${await health.text()}`);
+  if (health.status !== 200) throw new Error(`GET /healthz returned ${health.status}, expected 200: ${await health.text()}`);
 
   const anonymous = await fetch(`${url}/v1/whoami`);
-  if (anonymous.status !== 401) throw new Error(`GET /v1/whoami without a key answered ${anonymous.status}, expected 401`);
+  if (anonymous.status !== 401) throw new Error(`GET /v1/whoami without a key returned ${anonymous.status}, expected 401`);
 
   const whoami = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
   const body = await whoami.text();
-  if (whoami.status !== 200) throw new Error(`GET /v1/whoami with the key answered ${whoami.status}: ${body}`);
+  if (whoami.status !== 200) throw new Error(`GET /v1/whoami with the key returned ${whoami.status}, expected 200: ${body}`);
   const parsed = JSON.parse(body) as { authentication?: { method?: string } };
   if (parsed.authentication?.method !== 'api_key') throw new Error(`GET /v1/whoami did not authenticate by API key: ${body}`);
 }
 
 /**
  * Runs autocannon against one route for `seconds` and returns its figures. Latencies are collected
- * from the per-response events because autocannon's own histogram has 1 ms resolution, too coarse
- * for a route that answers in about a millisecond. Throws if any request failed or was not 2xx.
+ * from the per-response events because autocannon's own histogram records whole milliseconds, too
+ * coarse for a route that responds in about a millisecond. Throws if any request failed or was not 2xx.
  */
-function load(url: string, route: Route, seconds: number, connections: number): Promise<RunFigures> {
-  if (new URL(url).hostname !== '127.0.0.1') throw new Error(`refusing to load anything but 127.0.0.1: ${url}`);
+function load(url: string, route: Route, seconds: number, connections: number): Promise<Omit<RunFigures, 'serverCPUMicroseconds'>> {
+  if (new URL(url).hostname !== '127.0.0.1') throw new Error(`load is only sent to 127.0.0.1, not to ${url}`);
   const latencies: number[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -266,16 +302,19 @@ function load(url: string, route: Route, seconds: number, connections: number): 
         if (error) return reject(error instanceof Error ? error : new Error(String(error)));
         if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
           return reject(
-            new Error(`${route.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses ` + `(status counts ${JSON.stringify(result.statusCodeStats ?? {})})`),
+            new Error(
+              `${route.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses ` +
+                `(status counts ${JSON.stringify(result.statusCodeStats ?? {})})`,
+            ),
           );
         }
-        if (latencies.length === 0) return reject(new Error(`${route.name}: no responses`));
+        if (latencies.length === 0 || result.duration <= 0) return reject(new Error(`${route.name}: no responses`));
         latencies.sort((a, b) => a - b);
         resolve({
-          requestsPerSecond: latencies.length / seconds,
+          requestsPerSecond: result.requests.total / result.duration,
           p50: percentile(latencies, 0.5),
           p99: percentile(latencies, 0.99),
-          requests: latencies.length,
+          requests: result.requests.total,
         });
       },
     );
@@ -304,11 +343,10 @@ async function measure(options: Options): Promise<void> {
   // Bounded even if something hangs: warm-up, every round, and a minute of slack for start and stop.
   const budgetSeconds = 2 * options.warmupSeconds + 2 * options.rounds * options.durationSeconds + 60;
   const watchdog = setTimeout(() => {
-    console.error(`benchmark exceeded ${budgetSeconds} s; stopping`);
+    console.error(`benchmark timed out after ${budgetSeconds} s, stopping the server`);
     child.kill('SIGTERM');
     process.exit(1);
   }, budgetSeconds * 1000);
-  watchdog.unref();
 
   try {
     await checkRoutes(url, key);
@@ -323,9 +361,14 @@ async function measure(options: Options): Promise<void> {
     const runs = new Map<Route, RunFigures[]>(routes.map((route) => [route, []]));
     for (let round = 1; round <= options.rounds; round++) {
       for (const route of routes) {
-        const figures = await load(url, route, options.durationSeconds, options.connections);
+        const cpuBefore = await serverCPU(child);
+        const measured = await load(url, route, options.durationSeconds, options.connections);
+        const figures = { ...measured, serverCPUMicroseconds: ((await serverCPU(child)) - cpuBefore) / measured.requests };
         runs.get(route)!.push(figures);
-        console.error(`round ${round}/${options.rounds} ${route.name}: ${figures.requestsPerSecond.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms`);
+        console.error(
+          `round ${round}/${options.rounds} ${route.name}: ${figures.requests} requests, ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
+            `p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, server CPU ${figures.serverCPUMicroseconds.toFixed(0)} µs/req`,
+        );
       }
     }
 
@@ -337,6 +380,7 @@ async function measure(options: Options): Promise<void> {
         requestsPerSecond: median(list.map((run) => run.requestsPerSecond)),
         p50: median(list.map((run) => run.p50)),
         p99: median(list.map((run) => run.p99)),
+        serverCPU: median(list.map((run) => run.serverCPUMicroseconds)),
       };
     });
     const [health, whoami] = summary as [(typeof summary)[number], (typeof summary)[number]];
@@ -350,9 +394,11 @@ async function measure(options: Options): Promise<void> {
       `- Node ${process.version}, ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores`,
       `- ${options.connections} connections, pipelining 1, ${options.rounds} rounds of ${options.durationSeconds} s per route after ${options.warmupSeconds} s warm-up each; figures are the median of rounds`,
       '',
-      '| route | req/s | p50 ms | p99 ms |',
-      '| --- | ---: | ---: | ---: |',
-      ...summary.map((row) => `| ${row.route.name} | ${row.requestsPerSecond.toFixed(0)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} |`),
+      '| route | req/s | p50 ms | p99 ms | server CPU µs/req |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...summary.map(
+        (row) => `| ${row.route.name} | ${row.requestsPerSecond.toFixed(0)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.serverCPU.toFixed(0)} |`,
+      ),
       '',
       `Throughput ratio whoami / healthz: ${(ratio * 100).toFixed(1)} % (target ≥ ${TARGET_RATIO * 100} %: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'})`,
       '',

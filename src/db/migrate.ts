@@ -2,10 +2,12 @@ import { Migrator, sql, type Migration, type MigrationProvider, type MigrationRe
 
 import type { Store } from './database.js';
 import * as initial from './migrations/0001_initial.js';
+import * as saml from './migrations/0002_saml.js';
 
 // Migrations are imported statically so that the compiled package needs no file-system lookup.
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_saml': saml,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -44,4 +46,11 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
     throw new Error(message, { cause: result.error });
   }
   return (result.results ?? []).filter((entry) => entry.status === 'Success').map((entry) => entry.migrationName);
+}
+
+/** Applies migrations up to and including `name`; tests use it to check how data moves between versions. */
+export async function migrateUpTo(store: Store, name: string): Promise<void> {
+  const migrator = await createMigrator(store);
+  const result = await migrator.migrateTo(name);
+  if (result.error) throw new Error(`migration to ${name} failed`, { cause: result.error });
 }

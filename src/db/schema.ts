@@ -11,7 +11,11 @@ export interface Database {
   memberships: MembershipTable;
   projects: ProjectTable;
   oidc_connections: OIDCConnectionTable;
-  connection_domains: ConnectionDomainTable;
+  sso_domains: SSODomainTable;
+  saml_connections: SAMLConnectionTable;
+  saml_identities: SAMLIdentityTable;
+  saml_requests: SAMLRequestTable;
+  saml_used_assertions: SAMLUsedAssertionTable;
   identities: IdentityTable;
   sessions: SessionTable;
   sign_in_attempts: SignInAttemptTable;
@@ -72,10 +76,69 @@ export interface OIDCConnectionTable {
   created_at: string;
 }
 
-export interface ConnectionDomainTable {
+/** An email domain and the one SSO connection (OIDC or SAML) that serves it. */
+export interface SSODomainTable {
   domain: string;
-  connection_id: string;
   organization_id: string;
+  oidc_connection_id: string | null;
+  saml_connection_id: string | null;
+}
+
+export type SAMLSignaturePolicy = 'assertion' | 'response' | 'both';
+export type SAMLBinding = 'redirect' | 'post';
+
+export interface SAMLConnectionTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  preset: string;
+  /** 1 when the connection accepts sign-ins; every flow of a disabled connection is rejected. */
+  enabled: number;
+  idp_entity_id: string;
+  sso_url: string;
+  sso_binding: SAMLBinding;
+  /** JSON array of trusted IdP signing certificates in PEM. */
+  certificates: string;
+  signature_policy: SAMLSignaturePolicy;
+  allow_sha1: number;
+  allow_idp_initiated: number;
+  sign_requests: number;
+  /** SP private key (signs requests, decrypts assertions), sealed like OIDC client secrets. */
+  sp_private_key_sealed: string;
+  sp_certificate: string;
+  /** JSON array of audiences accepted besides the SP entity ID, such as Entra's `spn:<app id>`. */
+  extra_audiences: string;
+  clock_skew_seconds: number;
+  name_id_format: string;
+  attribute_email: string;
+  attribute_first_name: string;
+  attribute_last_name: string;
+  attribute_groups: string | null;
+  /** JSON object mapping an IdP group name to a permission group id. */
+  group_mappings: string;
+  default_group_id: string;
+  created_at: string;
+}
+
+export interface SAMLIdentityTable {
+  connection_id: string;
+  name_id: string;
+  user_id: string;
+  created_at: string;
+}
+
+export interface SAMLRequestTable {
+  id: string;
+  connection_id: string;
+  browser_hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface SAMLUsedAssertionTable {
+  connection_id: string;
+  assertion_id: string;
+  expires_at: string;
 }
 
 export interface IdentityTable {
@@ -89,7 +152,7 @@ export interface SessionTable {
   id: string;
   token_hash: string;
   user_id: string;
-  method: 'oidc' | 'setup_link' | 'sign_in_link';
+  method: 'oidc' | 'saml' | 'setup_link' | 'sign_in_link';
   connection_id: string | null;
   created_at: string;
   last_seen_at: string;
@@ -133,6 +196,7 @@ export interface APIKeyTable {
 export type Organization = Selectable<OrganizationTable>;
 export type User = Selectable<UserTable>;
 export type OIDCConnection = Selectable<OIDCConnectionTable>;
+export type SAMLConnection = Selectable<SAMLConnectionTable>;
 export type APIKeyRow = Selectable<APIKeyTable>;
 export type NewSession = Insertable<SessionTable>;
 export type { Generated };

@@ -151,7 +151,7 @@ for (const database of databaseCases) {
       assert.match(await deleted.text(), /Connection deleted\./);
       const counts = await tableCounts(gatehouse);
       assert.equal(counts.oidc_connections, 0);
-      assert.equal(counts.connection_domains, 0);
+      assert.equal(counts.sso_domains, 0);
       assert.equal(counts.identities, 0);
       assert.ok(counts.users >= 2, 'users stay');
 

@@ -78,6 +78,7 @@ export function registerSetupPages(app: FastifyInstance, context: AppContext, ve
       return reply.redirect(`/orgs/${result.organizationId}/settings/connections`, 303);
     } catch (error) {
       if (!(error instanceof InvalidRequest) || !error.field) throw error;
+      request.log.info({ event: 'setup.rejected', field: error.field }, 'setup form rejected');
       const csrfToken = pageCSRFToken(context, request, reply, undefined);
       return sendPage(reply, {
         status: 400,

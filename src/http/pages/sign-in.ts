@@ -7,7 +7,7 @@ import { createSession } from '../../auth/sessions.js';
 import { normalizeEmail } from '../../model/email.js';
 import { signInWithLink } from '../../setup/first-run.js';
 import { inspectOneTimeLink } from '../../setup/one-time-links.js';
-import { findConnectionForDomain } from '../../sso/oidc/connections.js';
+import { findRouteForDomain } from '../../sso/domains.js';
 import { completeOIDCSignIn, startOIDCSignIn } from '../../sso/oidc/sign-in.js';
 import { html } from '../../web/html.js';
 import { field } from '../../web/layout.js';
@@ -57,8 +57,9 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
     const email = normalizeEmail(input);
     if (!email) return renderSignIn(request, reply, { status: 400, email: input, emailError: 'Enter a valid email address, such as ada@example.com.' });
 
-    const connection = await findConnectionForDomain(context, email.domain);
-    if (!connection) {
+    const route = await findRouteForDomain(context, email.domain);
+    // TODO: route SAML domains to the SAML flow; until SAML connections can be created, none exist.
+    if (!route || route.kind !== 'oidc') {
       request.log.info({ domain: email.domain }, 'sign-in for a domain no connection serves');
       return renderSignIn(request, reply, {
         status: 400,
@@ -67,6 +68,7 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
       });
     }
 
+    const { connection } = route;
     let started: { authorizationURL: string; browserToken: string };
     try {
       started = await startOIDCSignIn(context, { connection, loginHint: email.email, intent: 'sign_in' });

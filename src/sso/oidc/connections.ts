@@ -4,9 +4,9 @@ import { newId } from '../../crypto/tokens.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { OIDCConnection } from '../../db/schema.js';
 import { Conflict, InvalidRequest, NotFound, PlanRequired } from '../../http/errors.js';
-import { normalizeDomain } from '../../model/email.js';
 import { builtinGroupId } from '../../model/organizations.js';
 import { planIncludes } from '../../model/plans.js';
+import { domainRow, domainsByConnection, parseDomainList, requireUnclaimedDomains } from '../domains.js';
 import { discoverIssuer, isAllowedIssuerURL } from './client-config.js';
 
 /** What an owner enters to add an OIDC connection. */
@@ -63,11 +63,8 @@ export async function createOIDCConnection(
     throw new InvalidRequest('Scopes must be space-separated and include "openid".', { field: 'scopes' });
   }
 
-  const domains = parseDomains(input.domains);
-  const taken = await context.store.db.selectFrom('connection_domains').select('domain').where('domain', 'in', domains).execute();
-  if (taken.length > 0) {
-    throw new Conflict(`Another connection already serves ${taken.map((row) => row.domain).join(', ')}.`, { field: 'domains' });
-  }
+  const domains = parseDomainList(input.domains);
+  await requireUnclaimedDomains(context, domains);
 
   try {
     await discoverIssuer(context, { issuer, clientId, clientSecret: input.clientSecret });
@@ -93,7 +90,7 @@ export async function createOIDCConnection(
     await context.store.db.transaction().execute(async (transaction) => {
       await transaction.insertInto('oidc_connections').values(row).execute();
       for (const domain of domains) {
-        await transaction.insertInto('connection_domains').values({ domain, connection_id: id, organization_id: organizationId }).execute();
+        await transaction.insertInto('sso_domains').values(domainRow(organizationId, domain, { kind: 'oidc', id })).execute();
       }
     });
   } catch (error) {
@@ -114,26 +111,16 @@ export async function listOIDCConnections(context: AppContext, organizationId: s
     .where('organization_id', '=', organizationId)
     .orderBy('created_at')
     .execute();
-  const domains = await context.store.db.selectFrom('connection_domains').selectAll().where('organization_id', '=', organizationId).execute();
+  const domains = await domainsByConnection(context, organizationId);
   return connections.map((connection) => ({
     id: connection.id,
     name: connection.name,
     issuer: connection.issuer,
     clientId: connection.client_id,
     scopes: connection.scopes,
-    domains: domains.filter((row) => row.connection_id === connection.id).map((row) => row.domain).sort(),
+    domains: domains.get(connection.id) ?? [],
     createdAt: connection.created_at,
   }));
-}
-
-/** Returns the connection that serves an email domain, or undefined. */
-export async function findConnectionForDomain(context: AppContext, domain: string): Promise<OIDCConnection | undefined> {
-  return context.store.db
-    .selectFrom('connection_domains')
-    .innerJoin('oidc_connections', 'oidc_connections.id', 'connection_domains.connection_id')
-    .selectAll('oidc_connections')
-    .where('connection_domains.domain', '=', domain)
-    .executeTakeFirst();
 }
 
 /** Returns the ids of the connections through which a user has a linked identity. */
@@ -155,7 +142,7 @@ export async function deleteOIDCConnection(context: AppContext, organizationId: 
       .where('organization_id', '=', organizationId)
       .executeTakeFirst();
     if (!connection) return false;
-    await transaction.deleteFrom('connection_domains').where('connection_id', '=', connectionId).execute();
+    await transaction.deleteFrom('sso_domains').where('oidc_connection_id', '=', connectionId).execute();
     await transaction.deleteFrom('identities').where('connection_id', '=', connectionId).execute();
     await transaction.deleteFrom('sign_in_attempts').where('connection_id', '=', connectionId).execute();
     await transaction.deleteFrom('oidc_connections').where('id', '=', connectionId).execute();
@@ -173,17 +160,6 @@ export async function findOIDCConnection(context: AppContext, organizationId: st
     .where('id', '=', connectionId)
     .where('organization_id', '=', organizationId)
     .executeTakeFirst();
-}
-
-/** Returns whether `domain` is one of the domains the connection serves. */
-export async function connectionServesDomain(context: AppContext, connectionId: string, domain: string): Promise<boolean> {
-  const row = await context.store.db
-    .selectFrom('connection_domains')
-    .select('domain')
-    .where('connection_id', '=', connectionId)
-    .where('domain', '=', domain)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 /** Explains why discovery failed in terms an admin can act on. */
@@ -223,15 +199,3 @@ function parseIssuer(context: AppContext, value: string): string {
   return issuer.href.replace(/\/$/, '');
 }
 
-function parseDomains(value: string): string[] {
-  const entries = value.split(/[\s,]+/).filter((entry) => entry.length > 0);
-  if (entries.length === 0) throw new InvalidRequest('Enter at least one email domain, such as example.com.', { field: 'domains' });
-  if (entries.length > 50) throw new InvalidRequest('Enter at most 50 domains.', { field: 'domains' });
-  const domains = new Set<string>();
-  for (const entry of entries) {
-    const domain = normalizeDomain(entry);
-    if (!domain) throw new InvalidRequest(`"${entry.slice(0, 100)}" is not a valid domain name.`, { field: 'domains' });
-    domains.add(domain);
-  }
-  return [...domains];
-}

@@ -5,7 +5,7 @@ import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/tokens.j
 import type { OIDCConnection, SignInAttemptTable } from '../../db/schema.js';
 import { ProviderUnavailable, SignInFailed } from '../../http/errors.js';
 import { configurationFor } from './client-config.js';
-import { connectionServesDomain } from './connections.js';
+import { connectionServesDomain } from '../domains.js';
 import { resolveIdentity } from './identities.js';
 import { normalizeEmail } from '../../model/email.js';
 
@@ -114,7 +114,7 @@ export async function completeOIDCSignIn(
   if (claims.email_verified === false) {
     throw new SignInFailed('invalid_claims', 'Your identity provider reports that your email address is not verified.');
   }
-  if (!(await connectionServesDomain(context, connection.id, email.domain))) {
+  if (!(await connectionServesDomain(context, { kind: 'oidc', id: connection.id }, email.domain))) {
     throw new SignInFailed('invalid_claims', `This connection does not serve ${email.domain}.`, `asserted domain ${email.domain}`);
   }
 
