@@ -1,4 +1,7 @@
+import type { CompiledQuery } from 'kysely';
+
 import { addSeconds, type AppContext } from '../app/context.js';
+import type { Store } from '../db/database.js';
 import { hmacHex, newId } from '../crypto/tokens.js';
 import { apiKeyHint, checkAPIKeyFormat, generateAPIKey } from './api-key-format.js';
 import type { Verification } from './principal.js';
@@ -80,30 +83,7 @@ export async function verifyAPIKey(context: AppContext, key: string): Promise<Ve
   const problem = checkAPIKeyFormat(key);
   if (problem) return { ok: false, reason: problem };
 
-  const row = await context.store.db
-    .selectFrom('api_keys')
-    .innerJoin('users', 'users.id', 'api_keys.user_id')
-    .leftJoin('memberships', (join) =>
-      join.onRef('memberships.user_id', '=', 'api_keys.user_id').onRef('memberships.organization_id', '=', 'api_keys.organization_id'),
-    )
-    .leftJoin('organizations', 'organizations.id', 'memberships.organization_id')
-    .leftJoin('permission_groups', 'permission_groups.id', 'memberships.group_id')
-    .select([
-      'api_keys.id as keyId',
-      'api_keys.deactivated_at as deactivatedAt',
-      'api_keys.last_used_at as lastUsedAt',
-      'users.id as userId',
-      'users.email as email',
-      'users.name as userName',
-      'organizations.id as organizationId',
-      'organizations.name as organizationName',
-      'organizations.plan as plan',
-      'permission_groups.id as groupId',
-      'permission_groups.name as groupName',
-      'permission_groups.role as role',
-    ])
-    .where('api_keys.key_hash', '=', hashAPIKey(context, key))
-    .executeTakeFirst();
+  const [row] = await lookupFor(context)([hashAPIKey(context, key)]);
 
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.deactivatedAt) return { ok: false, reason: 'deactivated' };
@@ -134,6 +114,49 @@ export async function verifyAPIKey(context: AppContext, key: string): Promise<Ve
     },
   };
 }
+
+const KEY_HASH_PLACEHOLDER = '';
+const lookups = new WeakMap<Store, (parameters: readonly unknown[]) => Promise<KeyLookupRow[]>>();
+
+/** Returns the prepared key lookup of this store, building and preparing it on first use. */
+function lookupFor(context: AppContext): (parameters: readonly unknown[]) => Promise<KeyLookupRow[]> {
+  let lookup = lookups.get(context.store);
+  if (!lookup) {
+    lookup = context.store.prepare('gatehouse_verify_api_key', buildKeyLookup(context));
+    lookups.set(context.store, lookup);
+  }
+  return lookup;
+}
+
+/** The key lookup, compiled once: the key by its hash with its user, membership, organization and group. */
+function buildKeyLookup(context: AppContext) {
+  return context.store.db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .leftJoin('memberships', (join) =>
+      join.onRef('memberships.user_id', '=', 'api_keys.user_id').onRef('memberships.organization_id', '=', 'api_keys.organization_id'),
+    )
+    .leftJoin('organizations', 'organizations.id', 'memberships.organization_id')
+    .leftJoin('permission_groups', 'permission_groups.id', 'memberships.group_id')
+    .select([
+      'api_keys.id as keyId',
+      'api_keys.deactivated_at as deactivatedAt',
+      'api_keys.last_used_at as lastUsedAt',
+      'users.id as userId',
+      'users.email as email',
+      'users.name as userName',
+      'organizations.id as organizationId',
+      'organizations.name as organizationName',
+      'organizations.plan as plan',
+      'permission_groups.id as groupId',
+      'permission_groups.name as groupName',
+      'permission_groups.role as role',
+    ])
+    .where('api_keys.key_hash', '=', KEY_HASH_PLACEHOLDER)
+    .compile();
+}
+
+type KeyLookupRow = ReturnType<typeof buildKeyLookup> extends CompiledQuery<infer Row> ? Row : never;
 
 function toSummary(row: {
   id: string;

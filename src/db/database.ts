@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 
 import type { Database } from './schema.js';
@@ -13,6 +13,13 @@ export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgre
 export interface Store {
   db: Kysely<Database>;
   kind: DatabaseTarget['kind'];
+  /**
+   * Turns a query compiled once into a function that runs it with new parameters, prepared once
+   * per connection: a better-sqlite3 statement, or a named PostgreSQL statement that is planned
+   * once. For queries on the path of every request, where building, compiling and preparing the
+   * query each time costs more than running it.
+   */
+  prepare<Row>(name: string, query: CompiledQuery<Row>): (parameters: readonly unknown[]) => Promise<Row[]>;
 }
 
 /**
@@ -27,7 +34,15 @@ export function openStore(target: DatabaseTarget): Store {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
     database.pragma('synchronous = NORMAL');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), kind: 'sqlite' };
+    return {
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+      kind: 'sqlite',
+      prepare<Row>(_name: string, query: CompiledQuery<Row>) {
+        const statement = database.prepare(query.sql);
+        // better-sqlite3 runs synchronously on this thread, so there is no connection to share.
+        return async (parameters) => statement.all(...parameters) as Row[];
+      },
+    };
   }
 
   const pool = new pg.Pool({
@@ -35,7 +50,16 @@ export function openStore(target: DatabaseTarget): Store {
     max: 10,
     ...(target.schema ? { options: `-c search_path=${quoteIdentifier(target.schema)}` } : {}),
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' };
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    kind: 'postgres',
+    prepare<Row>(name: string, query: CompiledQuery<Row>) {
+      return async (parameters) => {
+        const result = await pool.query({ name, text: query.sql, values: [...parameters] });
+        return result.rows as Row[];
+      };
+    },
+  };
 }
 
 function quoteIdentifier(name: string): string {
