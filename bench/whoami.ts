@@ -194,6 +194,7 @@ async function serve(options: Options): Promise<void> {
       session: { idleSeconds: 3600, maxSeconds: 86_400 },
       oneTimeLinkSeconds: 3600,
       allowHttpLoopbackIssuers: false,
+      allowLoopbackFetch: false,
       trustProxy: false,
       // Fastify logs two info lines per request, which would dominate the profile. Warnings go to stderr
       // so that the parent's report on stdout stays clean.

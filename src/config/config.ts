@@ -11,6 +11,8 @@ export interface Config {
   session: { idleSeconds: number; maxSeconds: number };
   oneTimeLinkSeconds: number;
   allowHttpLoopbackIssuers: boolean;
+  /** Lets SAML metadata URLs point at loopback addresses; development only. */
+  allowLoopbackFetch: boolean;
   trustProxy: boolean;
   logLevel: string;
 }

@@ -52,6 +52,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (production && settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS) {
     problems.push('  GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS: must be false in production; it exists for local development only.');
   }
+  if (production && settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH) {
+    problems.push('  GATEHOUSE_ALLOW_LOOPBACK_FETCH: must be false in production; it exists for local development only.');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
@@ -82,6 +85,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     oneTimeLinkSeconds: settings.GATEHOUSE_SETUP_LINK_MINUTES * 60,
     // The bundled development provider runs on http://127.0.0.1, so development mode accepts it by default.
     allowHttpLoopbackIssuers: settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS ?? !production,
+    allowLoopbackFetch: settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH ?? !production,
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
   };

@@ -4,7 +4,7 @@ import { webcrypto } from 'node:crypto';
 
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const ALGORITHM = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
 const VALIDITY_YEARS = 10;
@@ -20,7 +20,7 @@ export interface SPCredentials {
  * certificate only as a container for the public key, so self-signed is what SAML SPs publish.
  */
 export async function generateSPCredentials(commonName: string, now: Date): Promise<SPCredentials> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + VALIDITY_YEARS);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({

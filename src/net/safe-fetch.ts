@@ -1,0 +1,121 @@
+import { lookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP } from 'node:net';
+
+/** Why a server-side fetch of a user-supplied URL was refused or failed; the message is safe to show. */
+export class FetchProblem extends Error {
+  override name = 'FetchProblem';
+}
+
+const blocked = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  blocked.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['::ffff:0:0', 96],
+  ['64:ff9b::', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  blocked.addSubnet(network, prefix, 'ipv6');
+}
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** Options of fetchPublicDocument. */
+export interface SafeFetchOptions {
+  maxBytes: number;
+  timeoutMilliseconds: number;
+  /** Development only: also allow loopback addresses, over http or https. */
+  allowLoopback: boolean;
+}
+
+/**
+ * Fetches a document that a user named (such as IdP metadata) without letting the URL reach into
+ * the server's network: https only, every resolved address must be public (private, loopback,
+ * link-local, multicast and reserved ranges are refused), the connection goes to the address that
+ * was checked (so DNS cannot change between check and use), no redirects, and a size and time cap.
+ */
+export async function fetchPublicDocument(rawURL: string, options: SafeFetchOptions): Promise<string> {
+  let url: URL;
+  try {
+    url = new URL(rawURL);
+  } catch {
+    throw new FetchProblem('The URL is not valid.');
+  }
+  if (url.username || url.password) throw new FetchProblem('The URL must not contain credentials.');
+
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(hostname) ? [{ address: hostname, family: isIP(hostname) }] : await resolve(hostname);
+  const allLoopback = addresses.every(({ address, family }) => loopback.check(address, family === 6 ? 'ipv6' : 'ipv4'));
+  const loopbackAllowed = options.allowLoopback && allLoopback;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopbackAllowed)) throw new FetchProblem('The URL must start with https://.');
+  for (const { address, family } of addresses) {
+    if (blocked.check(address, family === 6 ? 'ipv6' : 'ipv4') && !loopbackAllowed) {
+      throw new FetchProblem(`${url.hostname} resolves to a private or reserved address; Gatehouse fetches only from public addresses.`);
+    }
+  }
+  const target = addresses[0]!;
+
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<string>((resolvePromise, reject) => {
+    const request = client.get(
+      url,
+      {
+        // Connect to the checked address; TLS still verifies the certificate against the hostname.
+        lookup: (_host, _options, callback) => callback(null, target.address, target.family),
+        timeout: options.timeoutMilliseconds,
+        headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
+      },
+      (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new FetchProblem(`The URL returned HTTP ${response.statusCode}${response.statusCode && response.statusCode >= 300 && response.statusCode < 400 ? ' (redirects are not followed)' : ''}.`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            request.destroy();
+            reject(new FetchProblem(`The document is larger than ${Math.round(options.maxBytes / 1024)} KB.`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')));
+        response.on('error', () => reject(new FetchProblem('The download was interrupted.')));
+      },
+    );
+    request.on('timeout', () => request.destroy(new FetchProblem(`The URL did not answer within ${options.timeoutMilliseconds / 1000} s.`)));
+    request.on('error', (error) => reject(error instanceof FetchProblem ? error : new FetchProblem('Could not connect to the URL.')));
+  });
+}
+
+async function resolve(hostname: string): Promise<Array<{ address: string; family: number }>> {
+  try {
+    const addresses = await lookup(hostname, { all: true, verbatim: true });
+    if (addresses.length === 0) throw new Error('no addresses');
+    return addresses;
+  } catch {
+    throw new FetchProblem(`${hostname} could not be resolved.`);
+  }
+}

@@ -1,0 +1,91 @@
+import type { Transaction } from 'kysely';
+
+import type { AppContext } from '../app/context.js';
+import type { Database } from '../db/schema.js';
+import { SignInFailed } from '../http/errors.js';
+import { addMembership } from '../model/memberships.js';
+import { createUser } from '../model/users.js';
+
+/** How a provider identity (an OIDC subject or a SAML NameID of one connection) is stored and found. */
+export interface IdentityStore {
+  find(transaction: Transaction<Database>): Promise<string | undefined>;
+  link(transaction: Transaction<Database>, userId: string): Promise<void>;
+}
+
+/**
+ * Maps a provider identity to a user. Accounts are linked by the (connection, subject) pair only:
+ * an email the provider asserts never attaches the sign-in to an existing account, because a
+ * misconfigured or hostile provider could assert anyone's address.
+ *
+ * - `link`: attaches the pair to the signed-in user who started the flow.
+ * - `sign_in` with a known pair: that user, if still a member of the connection's organization.
+ * - `sign_in` with a new pair: a new user and membership in `groupId`, unless the organization
+ *   already has a member with that email (who must link from settings).
+ */
+export async function resolveFederatedIdentity(
+  context: AppContext,
+  input: {
+    identities: IdentityStore;
+    organizationId: string;
+    connectionId: string;
+    groupId: string;
+    email: string;
+    name: string | null;
+    intent: 'sign_in' | 'link';
+    linkUserId: string | null;
+  },
+): Promise<string> {
+  const now = context.clock();
+
+  return context.store.db.transaction().execute(async (transaction) => {
+    const existingUserId = await input.identities.find(transaction);
+
+    if (input.intent === 'link') {
+      if (!input.linkUserId) throw new SignInFailed('invalid_state', 'This link request has no account to link.');
+      if (existingUserId && existingUserId !== input.linkUserId) {
+        throw new SignInFailed('account_conflict', 'This identity is already linked to another Gatehouse account.');
+      }
+      if (!existingUserId) {
+        await input.identities.link(transaction, input.linkUserId);
+        context.logger.info({ event: 'identity.linked', connectionId: input.connectionId, userId: input.linkUserId }, 'identity linked');
+      }
+      return input.linkUserId;
+    }
+
+    if (existingUserId) {
+      const membership = await transaction
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('organization_id', '=', input.organizationId)
+        .where('user_id', '=', existingUserId)
+        .executeTakeFirst();
+      if (!membership) {
+        throw new SignInFailed('access_denied', 'You are no longer a member of this organization. Ask an owner to add you again.');
+      }
+      return existingUserId;
+    }
+
+    const existingMember = await transaction
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select('users.id')
+      .where('memberships.organization_id', '=', input.organizationId)
+      .where('users.email', '=', input.email)
+      .executeTakeFirst();
+    if (existingMember) {
+      throw new SignInFailed(
+        'account_exists',
+        'An account with this email already belongs to this organization but is not linked to this connection. Sign in another way and link it under Settings, or ask an owner.',
+      );
+    }
+
+    const user = await createUser(transaction, { email: input.email, name: input.name, now });
+    await addMembership(transaction, { organizationId: input.organizationId, userId: user.id, groupId: input.groupId, now });
+    await input.identities.link(transaction, user.id);
+    context.logger.info(
+      { event: 'user.created', userId: user.id, organizationId: input.organizationId, connectionId: input.connectionId },
+      'user created on first sign-in',
+    );
+    return user.id;
+  });
+}
