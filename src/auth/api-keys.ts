@@ -78,6 +78,10 @@ export async function deactivateAPIKey(
 /**
  * Verifies a presented API key: format and checksum first (no storage work for garbage), then one
  * indexed lookup that also requires the owner to still be a member of the key's organization.
+ *
+ * NOTE: results are not cached, so a deactivation or removal takes effect on the next request on
+ * every node. The lookup caps whoami at about a third of an unauthenticated route's throughput
+ * (docs/benchmarks.md); a cache would trade that guarantee for speed.
  */
 export async function verifyAPIKey(context: AppContext, key: string): Promise<Verification> {
   const problem = checkAPIKeyFormat(key);
