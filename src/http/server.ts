@@ -17,6 +17,7 @@ import { registerAPIKeyPages } from './pages/api-keys.js';
 import { registerConnectionPages } from './pages/connections.js';
 import { registerSettingsPages } from './pages/settings.js';
 import { registerSetupPages } from './pages/setup.js';
+import { registerSAMLPages } from './pages/saml.js';
 import { registerSignInPages } from './pages/sign-in.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { stylesheet } from '../web/style.js';
@@ -69,6 +70,7 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerProjectRoutes(app, context, verifier);
   registerSetupPages(app, context, verifier);
   registerSignInPages(app, context, verifier);
+  registerSAMLPages(app, context, verifier);
   registerSettingsPages(app, context, verifier);
   registerConnectionPages(app, context, verifier);
   registerAPIKeyPages(app, context, verifier);

@@ -144,7 +144,7 @@ export async function callbackURLFor(browser: BrowserClient, gatehouse: TestGate
   throw new Error('the provider never redirected back to Gatehouse');
 }
 
-const countedTables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'sso_domains'] as const;
+const countedTables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'sso_domains', 'saml_identities'] as const;
 
 /** Row counts of the tables that sign-in and key management write, to assert that nothing changed. */
 export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<(typeof countedTables)[number], number>> {

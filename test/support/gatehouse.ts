@@ -40,6 +40,7 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
     session: { idleSeconds: 3600, maxSeconds: 86_400 },
     oneTimeLinkSeconds: 3600,
     allowHttpLoopbackIssuers: true,
+    allowLoopbackFetch: true,
     trustProxy: false,
     logLevel: 'info',
     ...overrides,

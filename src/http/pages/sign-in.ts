@@ -16,6 +16,7 @@ import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
 import { InvalidLink, ProviderUnavailable, SignInFailed } from '../errors.js';
 import { contentSecurityPolicy } from '../security-headers.js';
 import { formField, requireCSRF, sendPage } from './page.js';
+import { startSAMLSignIn } from './saml.js';
 
 const SIGN_IN_COOKIE_SECONDS = 600;
 
@@ -58,8 +59,7 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
     if (!email) return renderSignIn(request, reply, { status: 400, email: input, emailError: 'Enter a valid email address, such as ada@example.com.' });
 
     const route = await findRouteForDomain(context, email.domain);
-    // TODO: route SAML domains to the SAML flow; until SAML connections can be created, none exist.
-    if (!route || route.kind !== 'oidc') {
+    if (!route) {
       request.log.info({ domain: email.domain }, 'sign-in for a domain no connection serves');
       return renderSignIn(request, reply, {
         status: 400,
@@ -68,6 +68,14 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
       });
     }
 
+    if (route.kind === 'saml') {
+      try {
+        return await startSAMLSignIn(context, request, reply, route.connection);
+      } catch (error) {
+        if (!(error instanceof SignInFailed)) throw error;
+        return renderSignIn(request, reply, { status: error.status, email: input, notice: error.description });
+      }
+    }
     const { connection } = route;
     let started: { authorizationURL: string; browserToken: string };
     try {

@@ -82,11 +82,11 @@ export interface AssertionFacts {
   attributes: Map<string, string[]>;
   /** The assertion expires here; its ID is kept until then for replay detection. */
   notOnOrAfter: Date;
-  signed: boolean;
 }
 
 /**
- * Checks the assertion that node-saml verified (decrypted when it was encrypted) and reads the
+ * Checks the assertion that node-saml verified (decrypted when it was encrypted; node-saml returns
+ * the signed bytes without their enveloped signature, so signatures were checked before) and reads the
  * identity from it: Issuer, bearer SubjectConfirmation with Recipient, InResponseTo and
  * NotOnOrAfter, Conditions with the clock skew, an accepted Audience, and text-only NameID and
  * attribute values. Throws XMLProblem.
@@ -174,7 +174,6 @@ export function inspectAssertion(
     nameIdFormat: nameIdElement.getAttribute('Format') || undefined,
     attributes,
     notOnOrAfter: new Date(Math.max(...expiry.map((value) => value.getTime()))),
-    signed: hasOwnSignature(assertion),
   };
 }
 

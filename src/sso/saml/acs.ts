@@ -1,0 +1,188 @@
+import { addSeconds, type AppContext } from '../../app/context.js';
+import { constantTimeEqual, sha256Hex } from '../../crypto/tokens.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import type { SAMLConnection } from '../../db/schema.js';
+import { SignInFailed } from '../../http/errors.js';
+import { normalizeEmail } from '../../model/email.js';
+import { connectionServesDomain } from '../domains.js';
+import { inspectAssertion, inspectResponse, SAMLStatusProblem, type AssertionFacts } from './response-checks.js';
+import { acceptedAudiences, acsURL, samlFor } from './service-provider.js';
+import { XMLProblem } from './xml.js';
+
+/** Largest accepted SAMLResponse form value, base64 (about 256 KB of XML); checked before decoding. */
+export const MAX_SAML_RESPONSE_LENGTH = 350_000;
+
+const ROLE_RANK: Record<string, number> = { owners: 3, engineers: 2, viewers: 1 };
+
+/** A validated SAML sign-in, ready to be mapped to a user. */
+export interface SAMLSignIn {
+  connection: SAMLConnection;
+  nameId: string;
+  email: string;
+  name: string | null;
+  groupId: string;
+  idpInitiated: boolean;
+}
+
+/**
+ * Validates a SAMLResponse posted to a connection's ACS URL. The order matters: the connection must
+ * be enabled; size before parsing; structure and the IdP's status before any cryptography; the
+ * signing policy; InResponseTo (single use, bound to this connection and browser) or the
+ * IdP-initiated switch; node-saml's signature, decryption and time checks; then Gatehouse's own
+ * assertion checks; the replay store last, so that only a fully valid assertion uses up its ID.
+ * Throws SignInFailed with a message for the person and a detail for the log.
+ */
+export async function validateSAMLResponse(
+  context: AppContext,
+  input: { connection: SAMLConnection | undefined; samlResponse: string; browserToken: string | undefined },
+): Promise<SAMLSignIn> {
+  const { connection } = input;
+  if (!connection) throw new SignInFailed('unknown_connection', 'This SAML connection does not exist.');
+  if (!connection.enabled) throw new SignInFailed('connection_disabled', 'This SAML connection is turned off. Ask your administrator.');
+
+  if (input.samlResponse.length === 0) throw new SignInFailed('invalid_response', 'The identity provider sent no SAMLResponse.');
+  if (input.samlResponse.length > MAX_SAML_RESPONSE_LENGTH) throw new SignInFailed('invalid_response', 'The SAMLResponse is too large.');
+  if (!/^[A-Za-z0-9+/=\r\n]+$/.test(input.samlResponse)) throw new SignInFailed('invalid_response', 'The SAMLResponse is not base64.');
+  const xml = Buffer.from(input.samlResponse, 'base64').toString('utf8');
+
+  const acs = acsURL(context, connection);
+  const allowSHA1 = connection.allow_sha1 === 1;
+  const policy = connection.signature_policy;
+  let facts;
+  try {
+    facts = inspectResponse(xml, { idpEntityId: connection.idp_entity_id, acsURL: acs, allowSHA1 });
+  } catch (error) {
+    if (error instanceof SAMLStatusProblem) {
+      const reason = error.statusMessage ? `: ${error.statusMessage}` : '';
+      throw new SignInFailed('idp_error', `Your identity provider could not sign you in (${error.subStatusCode ?? error.statusCode}${reason}).`, error.message);
+    }
+    throw rejected(error);
+  }
+
+  if ((policy === 'response' || policy === 'both') && !facts.responseSigned) {
+    throw new SignInFailed('invalid_response', 'This connection requires a signed SAML Response, and the response is not signed.', 'policy: response signature missing');
+  }
+  if ((policy === 'assertion' || policy === 'both') && !facts.encrypted && !facts.assertionSigned) {
+    throw new SignInFailed('invalid_response', 'This connection requires a signed assertion, and the assertion is not signed.', 'policy: assertion signature missing');
+  }
+
+  if (facts.inResponseTo) {
+    await consumeRequest(context, connection, facts.inResponseTo, input.browserToken);
+  } else if (!connection.allow_idp_initiated) {
+    throw new SignInFailed('idp_initiated_disabled', 'Sign-in started at the identity provider is turned off for this connection. Start at the Gatehouse sign-in page.', 'no InResponseTo');
+  }
+
+  let assertionXML: string;
+  try {
+    const saml = samlFor(context, connection, {
+      // Every signature present must verify, also those the policy does not require.
+      requireResponseSignature: policy !== 'assertion' || facts.responseSigned,
+      requireAssertionSignature: policy !== 'response' || facts.assertionSigned,
+    });
+    const { profile } = await saml.validatePostResponseAsync({ SAMLResponse: input.samlResponse });
+    const xmlOfAssertion = profile?.getAssertionXml?.();
+    if (!xmlOfAssertion) throw new Error('node-saml returned no assertion');
+    assertionXML = xmlOfAssertion;
+  } catch (error) {
+    throw new SignInFailed('invalid_response', 'The SAML response could not be verified. Ask your administrator to check the connection’s certificate and settings.', `node-saml: ${(error as Error).message}`);
+  }
+
+  let assertion: AssertionFacts;
+  try {
+    assertion = inspectAssertion(assertionXML, {
+      idpEntityId: connection.idp_entity_id,
+      acsURL: acs,
+      audiences: acceptedAudiences(context, connection),
+      inResponseTo: facts.inResponseTo,
+      now: context.clock(),
+      skewSeconds: connection.clock_skew_seconds,
+      allowSHA1,
+    });
+  } catch (error) {
+    throw rejected(error);
+  }
+
+  const email = readEmail(connection, assertion);
+  if (!(await connectionServesDomain(context, { kind: 'saml', id: connection.id }, email.domain))) {
+    throw new SignInFailed('invalid_claims', `This connection does not serve ${email.domain}.`, `asserted domain ${email.domain}`);
+  }
+
+  await rememberAssertion(context, connection, assertion);
+
+  const first = assertion.attributes.get(connection.attribute_first_name)?.[0] ?? '';
+  const last = assertion.attributes.get(connection.attribute_last_name)?.[0] ?? '';
+  const name = `${first} ${last}`.trim().slice(0, 200) || null;
+  return {
+    connection,
+    nameId: assertion.nameId,
+    email: email.email,
+    name,
+    groupId: await groupFor(context, connection, assertion),
+    idpInitiated: facts.inResponseTo === undefined,
+  };
+}
+
+async function consumeRequest(context: AppContext, connection: SAMLConnection, requestId: string, browserToken: string | undefined): Promise<void> {
+  const request = await context.store.db
+    .deleteFrom('saml_requests')
+    .where('id', '=', requestId)
+    .where('connection_id', '=', connection.id)
+    .returningAll()
+    .executeTakeFirst();
+  if (!request) {
+    throw new SignInFailed('invalid_response', 'This SAML response does not answer a sign-in started here, or it was already used. Start signing in again.', 'unknown InResponseTo');
+  }
+  if (request.expires_at <= context.clock().toISOString()) {
+    throw new SignInFailed('invalid_response', 'This sign-in took too long. Start signing in again.', 'expired InResponseTo');
+  }
+  if (!browserToken || !constantTimeEqual(sha256Hex(browserToken), request.browser_hash)) {
+    throw new SignInFailed('invalid_response', 'This sign-in was started in another browser. Start signing in again here.', 'browser binding mismatch');
+  }
+}
+
+/** Keeps the assertion ID until the assertion expires (plus the skew), so a second use fails on any node. */
+async function rememberAssertion(context: AppContext, connection: SAMLConnection, assertion: AssertionFacts): Promise<void> {
+  const now = context.clock();
+  await context.store.db.deleteFrom('saml_used_assertions').where('expires_at', '<', now.toISOString()).execute();
+  try {
+    await context.store.db
+      .insertInto('saml_used_assertions')
+      .values({
+        connection_id: connection.id,
+        assertion_id: assertion.id,
+        expires_at: addSeconds(assertion.notOnOrAfter, connection.clock_skew_seconds),
+      })
+      .execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new SignInFailed('invalid_response', 'This SAML assertion was already used. Start signing in again.', `replayed assertion ${assertion.id}`);
+    throw error;
+  }
+}
+
+function readEmail(connection: SAMLConnection, assertion: AssertionFacts) {
+  const candidates = [...(assertion.attributes.get(connection.attribute_email) ?? [])];
+  if (candidates.length === 0 && /@/.test(assertion.nameId)) candidates.push(assertion.nameId);
+  if (candidates.length !== 1) {
+    throw new SignInFailed('invalid_claims', `Your identity provider must send exactly one email address in the "${connection.attribute_email}" attribute.`, `email values: ${candidates.length}`);
+  }
+  const email = normalizeEmail(candidates[0]!);
+  if (!email) throw new SignInFailed('invalid_claims', 'Your identity provider sent an invalid email address.');
+  return email;
+}
+
+async function groupFor(context: AppContext, connection: SAMLConnection, assertion: AssertionFacts): Promise<string> {
+  const mappings = JSON.parse(connection.group_mappings) as Record<string, string>;
+  const groups = connection.attribute_groups ? assertion.attributes.get(connection.attribute_groups) ?? [] : [];
+  const candidates = groups.map((group) => mappings[group]).filter((id): id is string => typeof id === 'string');
+  if (candidates.length === 0) return connection.default_group_id;
+  const rows = await context.store.db.selectFrom('permission_groups').select(['id', 'role']).where('id', 'in', candidates).execute();
+  rows.sort((a, b) => (ROLE_RANK[b.role] ?? 0) - (ROLE_RANK[a.role] ?? 0));
+  return rows[0]?.id ?? connection.default_group_id;
+}
+
+function rejected(error: unknown): SignInFailed {
+  if (error instanceof XMLProblem) {
+    return new SignInFailed('invalid_response', `The SAML response was rejected: ${error.message}`, error.message);
+  }
+  throw error;
+}
