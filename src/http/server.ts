@@ -17,6 +17,7 @@ import { registerAPIKeyPages } from './pages/api-keys.js';
 import { registerConnectionPages } from './pages/connections.js';
 import { registerSettingsPages } from './pages/settings.js';
 import { registerSetupPages } from './pages/setup.js';
+import { registerSAMLConnectionPages } from './pages/saml-connections.js';
 import { registerSAMLPages } from './pages/saml.js';
 import { registerSignInPages } from './pages/sign-in.js';
 import { addSecurityHeaders } from './security-headers.js';
@@ -73,6 +74,7 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerSAMLPages(app, context, verifier);
   registerSettingsPages(app, context, verifier);
   registerConnectionPages(app, context, verifier);
+  registerSAMLConnectionPages(app, context, verifier);
   registerAPIKeyPages(app, context, verifier);
 
   return app;

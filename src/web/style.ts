@@ -10,6 +10,8 @@ header nav { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; mar
 main { max-width: 46rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 .field { margin: 0 0 1rem; }
 label { display: block; font-weight: 600; }
+label.inline { display: inline; font-weight: 400; }
+select { font: inherit; padding: .35rem; }
 input[type=text], input[type=email], input[type=url], input[type=password], textarea { width: 100%; padding: .45rem .6rem; font: inherit; border: 1px solid #8888; border-radius: 4px; }
 .has-error input, .has-error textarea { border-color: var(--error); }
 .error { color: var(--error); margin: .25rem 0 0; }

@@ -10,7 +10,7 @@ import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { tableCounts } from '../support/flows.js';
 import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
-import { buildResponse, encodeResponse, requestIdFromRedirect, signAssertion, signResponse, testIdPKeys, type ResponseFields } from '../support/saml-idp.js';
+import { buildResponse, encodeResponse, encryptAssertion, requestIdFromRedirect, signAssertion, signResponse, testIdPKeys, type ResponseFields } from '../support/saml-idp.js';
 import { suite } from '../support/skip.js';
 
 const ENTRA = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
@@ -149,6 +149,21 @@ for (const database of databaseCases) {
       const xml = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'gina@google.example', attributes: {} })), idp);
       const answer = await post(browser, connections.google!, xml);
       assert.equal(answer.status, 303, answer.body);
+    });
+
+    it('accepts an encrypted, signed assertion', async () => {
+      const { browser, requestId } = await start('enc@google.example');
+      const signed = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'enc@google.example', attributes: {} })), idp);
+      const xml = await encryptAssertion(signed, connections.google!.sp_certificate);
+      assert.doesNotMatch(xml, /enc@google\.example/);
+      const answer = await post(browser, connections.google!, xml);
+      assert.equal(answer.status, 303, answer.body);
+    });
+
+    it('rejects an encrypted assertion that is not signed inside', async () => {
+      const { browser, requestId } = await start('encunsigned@google.example');
+      const xml = await encryptAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'encunsigned@google.example', attributes: {} })), connections.google!.sp_certificate);
+      await assertRejected(browser, connections.google!, xml, /could not be verified/);
     });
 
     it('rejects a response with every signature removed', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 
 import { SignedXml } from 'xml-crypto';
+import xmlenc from 'xml-encryption';
 
 import { generateSPCredentials, type SPCredentials } from '../../src/sso/saml/sp-credentials.js';
 
@@ -95,4 +96,27 @@ export function requestIdFromRedirect(location: string): string {
   const id = /\sID="([^"]+)"/.exec(xml)?.[1];
   if (!id) throw new Error('no ID in the AuthnRequest');
   return id;
+}
+
+/**
+ * Replaces the (signed) Assertion of a response by an EncryptedAssertion for the SP's certificate,
+ * as IdPs with assertion encryption switched on send it.
+ */
+export async function encryptAssertion(xml: string, spCertificatePem: string): Promise<string> {
+  const assertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(xml)?.[0];
+  if (!assertion) throw new Error('no assertion to encrypt');
+  const encrypted = await new Promise<string>((resolve, reject) => {
+    xmlenc.encrypt(
+      assertion,
+      {
+        rsa_pub: spCertificatePem,
+        pem: spCertificatePem,
+        encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+        keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+        disallowEncryptionWithInsecureAlgorithm: true,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+  return xml.replace(assertion, `<saml:EncryptedAssertion>${encrypted}</saml:EncryptedAssertion>`);
 }

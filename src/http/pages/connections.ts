@@ -73,6 +73,7 @@ ${connections.length === 0
 </table>
 <p class="hint">People whose email is in a connection's domains sign in through it. If you already have an account here,
 sign in once with <strong>Link my account</strong> so that your provider identity leads to this account.</p>`}
+<p>For SAML 2.0 identity providers (Okta, Entra ID, Google Workspace and others), see <a href="/orgs/${organizationId}/settings/saml">SAML connections</a>.</p>
 <h2>Add an OpenID Connect connection</h2>
 ${planAllows
   ? html`<p>Register Gatehouse at your provider as a web application with this redirect URI:</p>

@@ -44,7 +44,7 @@ export function parseIdPMetadata(xml: string): IdPMetadata {
   if (!chosen) throw new XMLProblem('The metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.');
 
   const certificates = children(descriptor, NS.metadata, 'KeyDescriptor')
-    .filter((key) => (key.getAttribute('use') ?? 'signing') === 'signing')
+    .filter((key) => !key.getAttribute('use') || key.getAttribute('use') === 'signing')
     .flatMap((key) => descendants(key, NS.dsig, 'X509Certificate'))
     .map((certificate) => (certificate.textContent ?? '').replace(/\s+/g, ''))
     .filter((certificate) => certificate.length > 0);
