@@ -59,6 +59,9 @@ for (const database of databaseCases) {
       connections.strict = await createSAMLConnection(context, organizationId, input({ name: 'Strict', preset: 'entra', signaturePolicy: 'both', domains: 'strict.example', entityId: 'https://sts.windows.net/strict/' }));
       connections.idpInitiated = await createSAMLConnection(context, organizationId, input({ name: 'IdP-initiated', domains: 'portal.example', entityId: 'https://portal.example.test/idp', allowIdPInitiated: true }));
       connections.sha1 = await createSAMLConnection(context, organizationId, input({ name: 'Legacy', domains: 'legacy.example', entityId: 'https://legacy.example.test/idp', allowSHA1: true }));
+      connections.rotating = await createSAMLConnection(context, organizationId, input({ name: 'Rotating', domains: 'rotate.example', entityId: 'https://rotate.example.test/idp', certificates: `${attacker.certificatePem}\n${idp.certificatePem}`, signaturePolicy: 'assertion' }));
+      connections.grouped = await createSAMLConnection(context, organizationId, input({ name: 'Grouped', domains: 'groups.example', entityId: 'https://groups.example.test/idp', signaturePolicy: 'assertion', attributeGroups: 'groups', groupMappings: 'readers = Viewers\nplatform-admins = Owners' }));
+      connections.signing = await createSAMLConnection(context, organizationId, input({ name: 'Signing', domains: 'signed.example', entityId: 'https://signed.example.test/idp', signRequests: true }));
       connections.disabled = await createSAMLConnection(context, organizationId, input({ name: 'Off', domains: 'off.example', entityId: 'https://off.example.test/idp', allowIdPInitiated: true }));
     });
     after(async () => {
@@ -164,6 +167,32 @@ for (const database of databaseCases) {
       const { browser, requestId } = await start('encunsigned@google.example');
       const xml = await encryptAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'encunsigned@google.example', attributes: {} })), connections.google!.sp_certificate);
       await assertRejected(browser, connections.google!, xml, /could not be verified/);
+    });
+
+    it('trusts every configured certificate during a rollover', async () => {
+      const { browser, requestId } = await start('roll@rotate.example');
+      const xml = signAssertion(buildResponse(fields(connections.rotating!, { inResponseTo: requestId, nameId: 'roll@rotate.example', attributes: {} })), idp);
+      assert.equal((await post(browser, connections.rotating!, xml)).status, 303);
+    });
+
+    it('puts a new member into the group their IdP group maps to', async () => {
+      const { browser, requestId } = await start('lead@groups.example');
+      const xml = signAssertion(buildResponse(fields(connections.grouped!, { inResponseTo: requestId, nameId: 'lead@groups.example', attributes: { groups: ['readers', 'platform-admins', 'unmapped'] } })), idp);
+      assert.equal((await post(browser, connections.grouped!, xml)).status, 303);
+      const me = (await (await browser.request(`${gatehouse.url}/v1/whoami`)).json()) as { organizations: Array<{ group: { role: string } }> };
+      assert.equal(me.organizations[0]!.group.role, 'owners', 'the most privileged mapped group wins');
+    });
+
+    it('signs AuthnRequests when the connection asks for it', async () => {
+      const browser = new BrowserClient();
+      const page = await browser.follow(`${gatehouse.url}/signin`);
+      const form = readForm(page.body, '/signin');
+      const response = await browser.request(`${gatehouse.url}/signin`, { form: { ...form.fields, email: 'sig@signed.example' } });
+      const location = new URL(response.headers.get('location')!);
+      assert.equal(location.searchParams.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+      assert.ok(location.searchParams.get('Signature'));
+      const unsigned = await start('plain@example.com');
+      assert.ok(unsigned.requestId);
     });
 
     it('rejects a response with every signature removed', async () => {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 
 import { createApp, type App } from '../../src/app/create-app.js';
 import type { Config } from '../../src/config/config.js';
+import type { DatabaseTarget } from '../../src/db/database.js';
 import { createOneTimeLink } from '../../src/setup/one-time-links.js';
 import type { DatabaseCase } from './databases.js';
 import { TestClock } from './clock.js';
@@ -10,6 +11,7 @@ import { TestClock } from './clock.js';
 /** A Gatehouse listening on 127.0.0.1 for one test, with its captured log lines. */
 export interface TestGatehouse {
   app: App;
+  target: DatabaseTarget;
   url: string;
   clock: TestClock;
   logs: string[];
@@ -17,9 +19,13 @@ export interface TestGatehouse {
   close(): Promise<void>;
 }
 
-/** Starts Gatehouse on an empty database of the given kind, on a free port, reachable as http://localhost:PORT. */
-export async function startGatehouse(database: DatabaseCase, overrides: Partial<Config> = {}): Promise<TestGatehouse> {
-  const { target, cleanup } = await database.create();
+/**
+ * Starts Gatehouse on an empty database of the given kind, on a free port, reachable as
+ * http://localhost:PORT. With `shareWith`, it uses that instance's database instead, as a second
+ * node of the same deployment would (pass the same `secret` too).
+ */
+export async function startGatehouse(database: DatabaseCase, overrides: Partial<Config> = {}, shareWith?: TestGatehouse): Promise<TestGatehouse> {
+  const { target, cleanup } = shareWith ? { target: shareWith.target, cleanup: async () => {} } : await database.create();
   const clock = new TestClock();
   const logs: string[] = [];
   const logDestination = new Writable({
@@ -54,6 +60,7 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
 
   return {
     app,
+    target,
     url: config.publicUrl,
     clock,
     logs,

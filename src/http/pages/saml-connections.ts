@@ -71,6 +71,7 @@ ${connections.map(
 </section>`,
 )}
 <h2>Add a SAML connection</h2>
+<p class="hint">After you add the connection, this page shows the SP entity ID, ACS URL and SP metadata URL to enter at your identity provider, with steps for the preset you chose.</p>
 ${planAllows
   ? html`<form method="post" action="${base}" novalidate>
   <input type="hidden" name="csrf_token" value="${page.csrfToken}">
