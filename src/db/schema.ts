@@ -131,6 +131,9 @@ export interface SAMLRequestTable {
   id: string;
   connection_id: string;
   browser_hash: string;
+  /** 'link' attaches the NameID to link_user_id instead of signing someone in. */
+  intent: 'sign_in' | 'link';
+  link_user_id: string | null;
   created_at: string;
   expires_at: string;
 }

@@ -324,6 +324,11 @@ for (const database of databaseCases) {
       assert.equal(confirmed.status, 303);
       assert.equal((await tableCounts(gatehouse)).sessions, before.sessions + 1);
 
+      const resubmitted = await browser.request(`${gatehouse.url}${form.action}`, { form: form.fields });
+      assert.equal(resubmitted.status, 400);
+      assert.match(await resubmitted.text(), /This confirmation was already used/);
+      assert.equal((await tableCounts(gatehouse)).sessions, before.sessions + 1, 'a resubmitted confirmation creates no second session');
+
       await assertRejected(new BrowserClient(), connections.idpInitiated!, xml, /assertion was already used/);
       const csrfLess = await new BrowserClient().request(`${gatehouse.url}${form.action}`, { form: { pending: form.fields.pending! } });
       assert.equal(csrfLess.status, 403, 'the confirmation needs this browser’s CSRF token');

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
 
 import { setPlan } from '../../src/model/organizations.js';
+import { findSAMLConnection } from '../../src/sso/saml/connections.js';
+import { acsURL, spEntityId } from '../../src/sso/saml/service-provider.js';
 import { generateSPCredentials } from '../../src/sso/saml/sp-credentials.js';
+import { buildResponse, encodeResponse, requestIdFromRedirect, signAssertion, signResponse } from '../support/saml-idp.js';
 import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { setupOrganization, tableCounts } from '../support/flows.js';
@@ -23,12 +26,14 @@ for (const database of databaseCases) {
     let metadataServer: Server;
     let metadataURL: string;
     let certificate: string;
+    let idpKeys: Awaited<ReturnType<typeof generateSPCredentials>>;
 
     before(async () => {
       gatehouse = await startGatehouse(database);
       owner = new BrowserClient();
       organizationId = await setupOrganization(owner, gatehouse, { organization: 'Acme', name: 'Owner', email: 'owner@acme.test' });
-      certificate = (await generateSPCredentials('Metadata IdP', new Date(Date.now() - 60_000))).certificatePem;
+      idpKeys = await generateSPCredentials('Metadata IdP', new Date(Date.now() - 60_000));
+      certificate = idpKeys.certificatePem;
       const body = certificate.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
       const xml = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.test/entity"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
       metadataServer = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/xml' }).end(xml));
@@ -98,6 +103,41 @@ for (const database of databaseCases) {
       assert.ok(location.searchParams.get('SAMLRequest'));
       const cookie = answer.headers.getSetCookie().find((header) => header.startsWith('gatehouse_saml='));
       assert.match(cookie ?? '', /Path=\/saml\/; HttpOnly; Secure; SameSite=None/);
+    });
+
+    it('links the signed-in owner to their IdP identity', async () => {
+      const path = `/orgs/${organizationId}/settings/saml`;
+      const page = await owner.follow(`${gatehouse.url}${path}`);
+      const form = readForm(page.body, '/link');
+      const started = await owner.request(`${gatehouse.url}${form.action}`, { form: form.fields });
+      assert.equal(started.status, 303);
+      const requestId = requestIdFromRedirect(started.headers.get('location')!);
+      const id = /\/saml\/(saml[0-9a-f]+)\/link/.exec(form.action)![1]!;
+      const connection = (await findSAMLConnection(gatehouse.app.context, id))!;
+
+      const xml = signResponse(
+        signAssertion(
+          buildResponse({
+            idpEntityId: connection.idp_entity_id,
+            acsURL: acsURL(gatehouse.app.context, connection),
+            audience: spEntityId(gatehouse.app.context, connection),
+            inResponseTo: requestId,
+            nameId: 'owner-at-idp',
+            attributes: { email: ['owner@example.com'] },
+          }),
+          idpKeys,
+        ),
+        idpKeys,
+      );
+      const before = await tableCounts(gatehouse);
+      const answer = await owner.request(`${gatehouse.url}/saml/${id}/acs`, { form: { SAMLResponse: encodeResponse(xml) } });
+      assert.equal(answer.status, 303);
+      assert.equal(answer.headers.get('location'), `${path}?linked=1`);
+      const after = await tableCounts(gatehouse);
+      assert.equal(after.saml_identities, before.saml_identities + 1);
+      assert.equal(after.users, before.users, 'linking creates no user');
+      const linked = await owner.follow(`${gatehouse.url}${path}?linked=1`);
+      assert.match(linked.body, /Your account is linked to this connection\./);
     });
 
     it('turns a connection off so that sign-in is refused', async () => {

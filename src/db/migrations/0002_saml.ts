@@ -61,6 +61,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('connection_id', 'text', (c) => c.notNull().references('saml_connections.id').onDelete('cascade'))
     .addColumn('browser_hash', 'text', (c) => c.notNull())
+    .addColumn('intent', 'text', (c) => c.notNull())
+    .addColumn('link_user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .execute();

@@ -6,6 +6,7 @@ import { planIncludes } from '../../model/plans.js';
 import {
   createSAMLConnection,
   deleteSAMLConnection,
+  findSAMLConnection,
   listSAMLConnections,
   setSAMLConnectionEnabled,
   type SAMLConnectionInput,
@@ -16,7 +17,9 @@ import { html } from '../../web/html.js';
 import { field } from '../../web/layout.js';
 import { Conflict, InvalidRequest, NotFound, PlanRequired } from '../errors.js';
 import { requirePermission } from '../guards.js';
+import { contentSecurityPolicy } from '../security-headers.js';
 import { formField, requireCSRF, requirePageSession, sendPage } from './page.js';
+import { startSAMLSignIn } from './saml.js';
 
 type Params = { Params: { organizationId: string } };
 type ConnectionParams = { Params: { organizationId: string; connectionId: string } };
@@ -30,6 +33,7 @@ const TEXT_FIELDS = [
 
 /** Registers Settings → SAML: list connections with what to paste into the IdP, add, turn on or off, delete. */
 export function registerSAMLConnectionPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
+  const linkCSP = contentSecurityPolicy(context.config.allowLoopbackFetch ? ['https:', 'http://127.0.0.1:*', 'http://localhost:*'] : ['https:']);
   const render = async (
     reply: FastifyReply,
     page: { principal: Principal; csrfToken: string },
@@ -37,6 +41,8 @@ export function registerSAMLConnectionPages(app: FastifyInstance, context: AppCo
     options: { status?: number; values?: Values; errors?: Record<string, string>; notice?: string } = {},
   ) => {
     const connections = await listSAMLConnections(context, organizationId);
+    const linkedRows = await context.store.db.selectFrom('saml_identities').select('connection_id').where('user_id', '=', page.principal.user.id).execute();
+    const linked = new Set(linkedRows.map((row) => row.connection_id));
     const membership = page.principal.organizations.find((entry) => entry.organizationId === organizationId);
     const planAllows = membership ? planIncludes(membership.plan, 'saml_sso') : false;
     const values = options.values ?? { preset: 'okta', clock_skew_seconds: '180' };
@@ -48,6 +54,7 @@ export function registerSAMLConnectionPages(app: FastifyInstance, context: AppCo
     return sendPage(reply, {
       status: options.status ?? 200,
       title: 'SAML connections',
+      csp: linkCSP,
       csrfToken: page.csrfToken,
       principal: page.principal,
       organizationId,
@@ -66,6 +73,7 @@ ${connections.map(
     <dt>Signature required on</dt><dd>${{ assertion: 'the assertion', response: 'the response', both: 'the response and the assertion' }[connection.signature_policy]}</dd>
     <dt>IdP-initiated sign-in</dt><dd>${connection.allow_idp_initiated ? 'allowed, with a confirmation page' : 'off'}</dd>
   </dl>
+  ${linked.has(connection.id) ? html`<p>Your account is linked to this connection.</p>` : button(connection.id, 'link', 'Link my account', `Link my account to ${connection.name}`)}
   ${connection.enabled ? button(connection.id, 'disable', 'Turn off', `Turn off ${connection.name}`) : button(connection.id, 'enable', 'Turn on', `Turn on ${connection.name}`)}
   ${button(connection.id, 'delete', 'Delete', `Delete ${connection.name}`)}
 </section>`,
@@ -115,7 +123,22 @@ ${planAllows
     const page = await requirePageSession(context, verifier, request, reply);
     if (!page) return reply;
     requirePermission(page.principal, request.params.organizationId, 'connections.manage');
-    return render(reply, page, request.params.organizationId);
+    const linked = (request.query as Record<string, unknown>).linked === '1';
+    return render(reply, page, request.params.organizationId, linked ? { notice: 'Your account is linked. You can now sign in through this connection.' } : {});
+  });
+
+  // "Link my account" signs in at the IdP once while signed in here, so that the IdP identity leads
+  // to this account. Its form's response redirects to the IdP, which is why the page's CSP allows it.
+  app.post<ConnectionParams>('/orgs/:organizationId/settings/saml/:connectionId/link', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId, connectionId } = request.params;
+    requirePermission(page.principal, organizationId, 'connections.manage');
+
+    const connection = await findSAMLConnection(context, connectionId);
+    if (!connection || connection.organization_id !== organizationId) throw new NotFound('SAML connection not found.');
+    return startSAMLSignIn(context, reply, connection, { userId: page.principal.user.id });
   });
 
   app.post<Params>('/orgs/:organizationId/settings/saml', async (request, reply) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import type { AppContext } from '../../app/context.js';
 import type { CredentialVerifier } from '../../auth/principal.js';
@@ -7,7 +7,7 @@ import { open, seal } from '../../crypto/sealed-box.js';
 import { randomToken } from '../../crypto/tokens.js';
 import type { SAMLConnection } from '../../db/schema.js';
 import { resolveFederatedIdentity, type IdentityStore } from '../../sso/federated-identity.js';
-import { MAX_SAML_RESPONSE_LENGTH, validateSAMLResponse, type SAMLSignIn } from '../../sso/saml/acs.js';
+import { consumeConfirmation, MAX_SAML_RESPONSE_LENGTH, validateSAMLResponse, type SAMLSignIn } from '../../sso/saml/acs.js';
 import { findSAMLConnection } from '../../sso/saml/connections.js';
 import { createAuthnRequest, spMetadataXML } from '../../sso/saml/service-provider.js';
 import { html } from '../../web/html.js';
@@ -32,10 +32,15 @@ function setSAMLCookie(reply: FastifyReply, value: string): void {
 }
 
 /** Starts an SP-initiated sign-in: records the AuthnRequest and sends the browser to the IdP. */
-export async function startSAMLSignIn(context: AppContext, request: FastifyRequest, reply: FastifyReply, connection: SAMLConnection): Promise<FastifyReply> {
+export async function startSAMLSignIn(
+  context: AppContext,
+  reply: FastifyReply,
+  connection: SAMLConnection,
+  link: { userId: string } | undefined = undefined,
+): Promise<FastifyReply> {
   if (!connection.enabled) throw new SignInFailed('connection_disabled', 'This SAML connection is turned off. Ask your administrator.');
   const browserToken = randomToken(32);
-  const delivery = await createAuthnRequest(context, connection, browserToken);
+  const delivery = await createAuthnRequest(context, connection, browserToken, link);
   setSAMLCookie(reply, browserToken);
   if (delivery.binding === 'redirect') return reply.redirect(delivery.url, 303);
 
@@ -78,7 +83,8 @@ export function registerSAMLPages(app: FastifyInstance, context: AppContext, _ve
     if (signIn.idpInitiated) {
       // No request of ours preceded this response, so anyone could have made this browser post it
       // (login CSRF). A confirmation with a CSRF token bound to this browser closes that gap.
-      const pending = seal(context.keys.secretEncryption, JSON.stringify({ ...pendingOf(signIn), exp: Date.now() + PENDING_SECONDS * 1000 }), 'saml-pending');
+      const expires = context.clock().getTime() + PENDING_SECONDS * 1000;
+      const pending = seal(context.keys.secretEncryption, JSON.stringify({ ...pendingOf(signIn), exp: expires }), 'saml-pending');
       const csrfToken = pageCSRFToken(context, request, reply, undefined);
       return sendPage(reply, {
         title: 'Confirm sign-in',
@@ -103,17 +109,23 @@ export function registerSAMLPages(app: FastifyInstance, context: AppContext, _ve
     } catch {
       return failurePage(reply, new SignInFailed('invalid_request', 'This confirmation is not valid. Start signing in again.'));
     }
-    if (pending.exp < Date.now() || pending.connectionId !== request.params.connectionId) {
+    if (pending.exp < context.clock().getTime() || pending.connectionId !== request.params.connectionId) {
       return failurePage(reply, new SignInFailed('invalid_request', 'This confirmation has expired. Start signing in again.'));
     }
     const connection = await findSAMLConnection(context, pending.connectionId);
     if (!connection?.enabled) return failurePage(reply, new SignInFailed('connection_disabled', 'This SAML connection is turned off. Ask your administrator.'));
+    if (!connection.allow_idp_initiated) {
+      return failurePage(reply, new SignInFailed('idp_initiated_disabled', 'Sign-in started at the identity provider is turned off for this connection. Start at the Gatehouse sign-in page.'));
+    }
+    if (!(await consumeConfirmation(context, connection.id, pending.assertionId, new Date(pending.exp)))) {
+      return failurePage(reply, new SignInFailed('invalid_request', 'This confirmation was already used. Start signing in again.'));
+    }
     return finishSignIn(context, reply, { ...pending, connection, idpInitiated: true });
   });
 }
 
 function pendingOf(signIn: SAMLSignIn) {
-  return { connectionId: signIn.connection.id, nameId: signIn.nameId, email: signIn.email, name: signIn.name, groupId: signIn.groupId };
+  return { connectionId: signIn.connection.id, assertionId: signIn.assertionId, nameId: signIn.nameId, email: signIn.email, name: signIn.name, groupId: signIn.groupId, linkUserId: null };
 }
 
 async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SAMLSignIn): Promise<FastifyReply> {
@@ -144,12 +156,15 @@ async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SA
       groupId: signIn.groupId,
       email: signIn.email,
       name: signIn.name,
-      intent: 'sign_in',
-      linkUserId: null,
+      intent: signIn.linkUserId ? 'link' : 'sign_in',
+      linkUserId: signIn.linkUserId,
     });
   } catch (error) {
     if (error instanceof SignInFailed) return failurePage(reply, error);
     throw error;
+  }
+  if (signIn.linkUserId) {
+    return reply.redirect(`/orgs/${connection.organization_id}/settings/saml?linked=1`, 303);
   }
   const session = await createSession(context, { userId, method: 'saml', connectionId: connection.id });
   setCookie(reply, cookieNames(context).session, session.token, context.config.session.maxSeconds);

@@ -70,7 +70,7 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
 
     if (route.kind === 'saml') {
       try {
-        return await startSAMLSignIn(context, request, reply, route.connection);
+        return await startSAMLSignIn(context, reply, route.connection);
       } catch (error) {
         if (!(error instanceof SignInFailed)) throw error;
         return renderSignIn(request, reply, { status: error.status, email: input, notice: error.description });

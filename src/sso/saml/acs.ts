@@ -17,11 +17,14 @@ const ROLE_RANK: Record<string, number> = { owners: 3, engineers: 2, viewers: 1 
 /** A validated SAML sign-in, ready to be mapped to a user. */
 export interface SAMLSignIn {
   connection: SAMLConnection;
+  assertionId: string;
   nameId: string;
   email: string;
   name: string | null;
   groupId: string;
   idpInitiated: boolean;
+  /** Set when the sign-in was started by "Link my account": attach the NameID to this user. */
+  linkUserId: string | null;
 }
 
 /**
@@ -66,8 +69,10 @@ export async function validateSAMLResponse(
     throw new SignInFailed('invalid_response', 'This connection requires a signed assertion, and the assertion is not signed.', 'policy: assertion signature missing');
   }
 
+  let linkUserId: string | null = null;
   if (facts.inResponseTo) {
-    await consumeRequest(context, connection, facts.inResponseTo, input.browserToken);
+    const request = await consumeRequest(context, connection, facts.inResponseTo, input.browserToken);
+    linkUserId = request.intent === 'link' ? request.link_user_id : null;
   } else if (!connection.allow_idp_initiated) {
     throw new SignInFailed('idp_initiated_disabled', 'Sign-in started at the identity provider is turned off for this connection. Start at the Gatehouse sign-in page.', 'no InResponseTo');
   }
@@ -114,15 +119,22 @@ export async function validateSAMLResponse(
   const name = `${first} ${last}`.trim().slice(0, 200) || null;
   return {
     connection,
+    assertionId: assertion.id,
     nameId: assertion.nameId,
     email: email.email,
     name,
     groupId: await groupFor(context, connection, assertion),
     idpInitiated: facts.inResponseTo === undefined,
+    linkUserId,
   };
 }
 
-async function consumeRequest(context: AppContext, connection: SAMLConnection, requestId: string, browserToken: string | undefined): Promise<void> {
+async function consumeRequest(
+  context: AppContext,
+  connection: SAMLConnection,
+  requestId: string,
+  browserToken: string | undefined,
+): Promise<{ intent: 'sign_in' | 'link'; link_user_id: string | null }> {
   const request = await context.store.db
     .deleteFrom('saml_requests')
     .where('id', '=', requestId)
@@ -137,6 +149,24 @@ async function consumeRequest(context: AppContext, connection: SAMLConnection, r
   }
   if (!browserToken || !constantTimeEqual(sha256Hex(browserToken), request.browser_hash)) {
     throw new SignInFailed('invalid_response', 'This sign-in was started in another browser. Start signing in again here.', 'browser binding mismatch');
+  }
+  return request;
+}
+
+/**
+ * Uses up a confirmation of an IdP-initiated sign-in, so that resubmitting the confirmation form
+ * cannot create a second session. It shares the replay table under a `confirm:` prefix.
+ */
+export async function consumeConfirmation(context: AppContext, connectionId: string, assertionId: string, expiresAt: Date): Promise<boolean> {
+  try {
+    await context.store.db
+      .insertInto('saml_used_assertions')
+      .values({ connection_id: connectionId, assertion_id: `confirm:${assertionId}`, expires_at: expiresAt.toISOString() })
+      .execute();
+    return true;
+  } catch (error) {
+    if (isUniqueViolation(error)) return false;
+    throw error;
   }
 }
 

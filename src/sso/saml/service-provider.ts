@@ -73,6 +73,7 @@ export async function createAuthnRequest(
   context: AppContext,
   connection: SAMLConnection,
   browserToken: string,
+  link: { userId: string } | undefined = undefined,
 ): Promise<AuthnRequestDelivery> {
   // SAML IDs are xs:ID values, which must not start with a digit.
   const requestId = `_${randomBytes(20).toString('hex')}`;
@@ -83,6 +84,8 @@ export async function createAuthnRequest(
       id: requestId,
       connection_id: connection.id,
       browser_hash: sha256Hex(browserToken),
+      intent: link ? 'link' : 'sign_in',
+      link_user_id: link?.userId ?? null,
       created_at: now.toISOString(),
       expires_at: addSeconds(now, REQUEST_SECONDS),
     })
