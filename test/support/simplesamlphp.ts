@@ -67,7 +67,7 @@ const STDERR_LIMIT = 16 * 1024;
  * with RSA-SHA256 and a fresh key. Resolves once the metadata URL returns 200, and otherwise
  * rejects with the server's stderr and SimpleSAMLphp's log.
  */
-export async function startSimpleSAMLphp(options: { users?: readonly SimpleSAMLphpUser[] } = {}): Promise<RunningSimpleSAMLphp> {
+export async function startSimpleSAMLphp(options: { users?: readonly SimpleSAMLphpUser[]; port?: number } = {}): Promise<RunningSimpleSAMLphp> {
   const users = options.users ?? defaultSimpleSAMLphpUsers;
   const directory = mkdtempSync(join(tmpdir(), 'gatehouse-simplesamlphp-'));
   const paths = {
@@ -83,7 +83,7 @@ export async function startSimpleSAMLphp(options: { users?: readonly SimpleSAMLp
   const logFile = join(paths.log, 'simplesamlphp.log');
   const phpErrorFile = join(paths.log, 'php-errors.log');
 
-  const port = await freePort();
+  const port = options.port || (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const idpEntityId = `${url}/saml2/idp/metadata.php`;
   const metadataURL = idpEntityId;

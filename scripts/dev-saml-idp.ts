@@ -1,0 +1,67 @@
+/**
+ * Development-only SAML 2.0 identity provider: SimpleSAMLphp (Debian's simplesamlphp package) under
+ * PHP's built-in server on 127.0.0.1, with the demo users alice@example.com and bob@example.com
+ * (password "password"). It is the same harness the interoperability tests use.
+ *
+ * Usage: npm run dev-saml-idp [-- --port 3901]. It prints the metadata URL to enter in Gatehouse,
+ * then asks for the SP metadata URL that Gatehouse shows, and registers Gatehouse as an SP.
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+import { simpleSAMLphpSkip, startSimpleSAMLphp } from '../test/support/simplesamlphp.js';
+
+const { values } = parseArgs({ options: { port: { type: 'string', default: '3901' }, help: { type: 'boolean', default: false } } });
+if (values.help) {
+  process.stdout.write('Usage: npm run dev-saml-idp -- [--port PORT]\n  --port  TCP port on 127.0.0.1 (default 3901)\n');
+  process.exit(0);
+}
+if (simpleSAMLphpSkip) {
+  process.stderr.write(`${simpleSAMLphpSkip}\n`);
+  process.exit(1);
+}
+
+const idp = await startSimpleSAMLphp({ port: Number(values.port) });
+process.stderr.write('WARNING: development identity provider with demo users; never use it in production.\n');
+process.stdout.write(
+  [
+    '',
+    'In Gatehouse, open Settings > Sign-in connections > SAML connections and add a connection with:',
+    '  Identity provider: Other SAML 2.0 identity provider',
+    '  Email domains:     example.com',
+    `  Metadata URL:      ${idp.metadataURL}`,
+    'Users: alice / password (alice@example.com) and bob / password (bob@example.com).',
+    '',
+  ].join('\n'),
+);
+
+const stop = async () => {
+  await idp.stop();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
+
+const ask = 'Paste the SP metadata URL that Gatehouse shows for the connection (or Ctrl-C to stop): ';
+const lines = createInterface({ input: process.stdin, output: process.stdout });
+lines.setPrompt(ask);
+lines.prompt();
+// Without a terminal (stdin closed), the IdP keeps running until it is stopped with a signal.
+for await (const line of lines) {
+  const answer = line.trim();
+  if (answer) await registerServiceProvider(answer);
+  lines.prompt();
+}
+
+async function registerServiceProvider(metadataURL: string): Promise<void> {
+  try {
+    const xml = await (await fetch(metadataURL, { signal: AbortSignal.timeout(5_000) })).text();
+    const entityId = /entityID="([^"]+)"/.exec(xml)?.[1];
+    const acsURL = /AssertionConsumerService[^>]*Location="([^"]+)"/.exec(xml)?.[1];
+    if (!entityId || !acsURL) throw new Error('the document has no entityID or AssertionConsumerService');
+    idp.addServiceProvider({ entityId, acsURL });
+    process.stdout.write(`Registered ${entityId}. Sign in at Gatehouse with alice@example.com.\n`);
+  } catch (error) {
+    process.stdout.write(`Could not read SP metadata from ${metadataURL}: ${(error as Error).message}\n`);
+  }
+}
