@@ -62,6 +62,7 @@ for (const database of databaseCases) {
       connections.rotating = await createSAMLConnection(context, organizationId, input({ name: 'Rotating', domains: 'rotate.example', entityId: 'https://rotate.example.test/idp', certificates: `${attacker.certificatePem}\n${idp.certificatePem}`, signaturePolicy: 'assertion' }));
       connections.grouped = await createSAMLConnection(context, organizationId, input({ name: 'Grouped', domains: 'groups.example', entityId: 'https://groups.example.test/idp', signaturePolicy: 'assertion', attributeGroups: 'groups', groupMappings: 'readers = Viewers\nplatform-admins = Owners' }));
       connections.signing = await createSAMLConnection(context, organizationId, input({ name: 'Signing', domains: 'signed.example', entityId: 'https://signed.example.test/idp', signRequests: true }));
+      connections.postBinding = await createSAMLConnection(context, organizationId, input({ name: 'ADFS', domains: 'post.example', entityId: 'https://adfs.example.test/adfs/services/trust', ssoURL: 'https://adfs.example.test/adfs/ls/', ssoBinding: 'post' }));
       connections.disabled = await createSAMLConnection(context, organizationId, input({ name: 'Off', domains: 'off.example', entityId: 'https://off.example.test/idp', allowIdPInitiated: true }));
     });
     after(async () => {
@@ -193,6 +194,51 @@ for (const database of databaseCases) {
       assert.ok(location.searchParams.get('Signature'));
       const unsigned = await start('plain@example.com');
       assert.ok(unsigned.requestId);
+    });
+
+    it('rejects a broken assertion signature inside a valid Response signature', async () => {
+      const { browser, requestId } = await start('inner@example.com');
+      const assertionSigned = signAssertion(buildResponse(fields(connections.okta!, { inResponseTo: requestId, nameId: 'inner@example.com', attributes: { email: ['inner@example.com'] } })), idp);
+      const broken = assertionSigned.replace(/<SignatureValue>([A-Za-z0-9+/])/, (_match, first: string) => `<SignatureValue>${first === 'A' ? 'B' : 'A'}`);
+      assert.notEqual(broken, assertionSigned);
+      await assertRejected(browser, connections.okta!, signResponse(broken, idp), /could not be verified/);
+    });
+
+    it('rejects a signed Response whose assertion is unsigned when the assertion must be signed', async () => {
+      const { browser, requestId } = await start('outer@google.example');
+      const xml = signResponse(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'outer@google.example', attributes: {} })), idp);
+      await assertRejected(browser, connections.google!, xml, /requires a signed assertion, and the assertion is not signed/);
+    });
+
+    it('rejects a signature with two References or a comment in SignedInfo', async () => {
+      const { browser, requestId } = await start('refs@google.example');
+      const signed = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'refs@google.example', attributes: {} })), idp);
+      const reference = /<Reference[\s\S]*?<\/Reference>/.exec(signed)![0];
+      await assertRejected(browser, connections.google!, signed.replace(reference, `${reference}${reference.replace(/URI="[^"]*"/, 'URI=""')}`), /exactly one Reference/);
+      const commented = signed.replace(/<DigestValue>([^<]{4})/, '<DigestValue>$1<!-- x -->');
+      await assertRejected(browser, connections.google!, commented, /SignedInfo contains a comment/);
+    });
+
+    it('rejects a used assertion wrapped in a new Response', async () => {
+      const original = signResponse(signAssertion(buildResponse(fields(connections.idpInitiated!, { nameId: 'wrap@portal.example', attributes: { email: ['wrap@portal.example'] } })), idp), idp);
+      assert.equal((await post(new BrowserClient(), connections.idpInitiated!, original)).status, 200);
+      const assertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(original)![0];
+      const fresh = buildResponse(fields(connections.idpInitiated!, { nameId: 'other@portal.example', attributes: { email: ['other@portal.example'] } }));
+      const rewrapped = signResponse(fresh.replace(/<saml:Assertion[\s\S]*<\/saml:Assertion>/, assertion), idp);
+      await assertRejected(new BrowserClient(), connections.idpInitiated!, rewrapped, /assertion was already used/);
+    });
+
+    it('sends the AuthnRequest as a form when the IdP takes only POST', async () => {
+      const browser = new BrowserClient();
+      const page = await browser.follow(`${gatehouse.url}/signin`);
+      const form = readForm(page.body, '/signin');
+      const response = await browser.request(`${gatehouse.url}/signin`, { form: { ...form.fields, email: 'pat@post.example' } });
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-security-policy') ?? '', /form-action 'self' https:\/\/adfs\.example\.test/);
+      const body = await response.text();
+      const idpForm = readForm(body, 'https://adfs.example.test/adfs/ls/');
+      assert.ok(idpForm.fields.SAMLRequest);
+      assert.match(body, /<button type="submit">Continue to ADFS<\/button>/);
     });
 
     it('rejects a response with every signature removed', async () => {

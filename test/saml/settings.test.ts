@@ -80,6 +80,14 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
+    it('refuses a connection without any certificate', async () => {
+      const before = await tableCounts(gatehouse);
+      const answer = await submit({ domains: 'nocert.example', entity_id: 'https://nocert.example/idp', sso_url: 'https://nocert.example/sso' });
+      assert.equal(answer.status, 400);
+      assert.equal(fieldError(answer.body, 'certificates'), 'Add at least one signing certificate of the identity provider.');
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
     it('rejects a metadata URL on a private address', async () => {
       const answer = await submit({ domains: 'private.example', metadata_url: 'https://10.0.0.8/metadata' });
       assert.equal(answer.status, 400);
