@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 
-/** Why a server-side fetch of a user-supplied URL was refused or failed; the message is safe to show. */
+/** Error for a refused or failed fetch of a user-supplied URL; the message is safe to show. */
 export class FetchProblem extends Error {
   override name = 'FetchProblem';
 }

@@ -6,7 +6,7 @@ import { normalizeDomain } from '../model/email.js';
 /** The SSO connection that serves an email domain. */
 export type DomainRoute = { kind: 'oidc'; connection: OIDCConnection } | { kind: 'saml'; connection: SAMLConnection };
 
-/** Which connection a domain row belongs to. */
+/** Reference to the connection that a domain row belongs to. */
 export type ConnectionRef = { kind: 'oidc' | 'saml'; id: string };
 
 /**

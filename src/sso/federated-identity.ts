@@ -6,7 +6,7 @@ import { SignInFailed } from '../http/errors.js';
 import { addMembership } from '../model/memberships.js';
 import { createUser } from '../model/users.js';
 
-/** How a provider identity (an OIDC subject or a SAML NameID of one connection) is stored and found. */
+/** Storage of a provider identity (an OIDC subject or a SAML NameID of one connection). */
 export interface IdentityStore {
   find(transaction: Transaction<Database>): Promise<string | undefined>;
   link(transaction: Transaction<Database>, userId: string): Promise<void>;

@@ -24,7 +24,7 @@ const SAML_COOKIE = 'gatehouse_saml';
 const PENDING_SECONDS = 120;
 
 /**
- * Sets the SAML binding cookie. The IdP answers with a cross-site POST, on which browsers send only
+ * Sets the SAML binding cookie. The IdP responds with a cross-site POST, on which browsers send only
  * SameSite=None cookies, so this cookie is None (still Secure and HttpOnly) and limited to /saml/.
  */
 function setSAMLCookie(reply: FastifyReply, value: string): void {

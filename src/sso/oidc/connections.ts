@@ -9,7 +9,7 @@ import { planIncludes } from '../../model/plans.js';
 import { domainRow, domainsByConnection, parseDomainList, requireUnclaimedDomains } from '../domains.js';
 import { discoverIssuer, isAllowedIssuerURL } from './client-config.js';
 
-/** What an owner enters to add an OIDC connection. */
+/** Form input for a new OIDC connection. */
 export interface OIDCConnectionInput {
   name: string;
   issuer: string;

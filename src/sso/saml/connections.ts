@@ -14,7 +14,7 @@ import { findPreset } from './presets.js';
 import { generateSPCredentials } from './sp-credentials.js';
 import { XMLProblem } from './xml.js';
 
-/** What an owner enters to add a SAML connection; form fields arrive as strings. */
+/** Form input for a new SAML connection; fields arrive as strings. */
 export interface SAMLConnectionInput {
   name: string;
   preset: string;

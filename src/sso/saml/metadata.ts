@@ -1,6 +1,6 @@
 import { NS, XMLProblem, children, descendants, parseStrictXML } from './xml.js';
 
-/** What Gatehouse takes from an IdP's metadata. */
+/** IdP settings read from its SAML metadata. */
 export interface IdPMetadata {
   entityId: string;
   ssoURL: string;

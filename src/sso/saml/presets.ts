@@ -7,7 +7,7 @@ export interface SAMLPreset {
   signaturePolicy: SAMLSignaturePolicy;
   nameIdFormat: string;
   attributes: { email: string; firstName: string; lastName: string; groups: string | null };
-  /** What to tell the admin about this IdP's settings page. */
+  /** Steps for the admin on this IdP's settings page. */
   guidance: string;
 }
 

@@ -13,7 +13,7 @@ export class SAMLStatusProblem extends Error {
   }
 }
 
-/** What the structural checks learned about a Response before node-saml verifies it. */
+/** Facts about a Response that the structural checks found before node-saml verifies it. */
 export interface ResponseFacts {
   inResponseTo: string | undefined;
   responseSigned: boolean;

@@ -10,12 +10,12 @@ import type { SAMLConnection } from '../../db/schema.js';
 /** Seconds a person has to finish signing in at the IdP after Gatehouse sent the AuthnRequest. */
 const REQUEST_SECONDS = 600;
 
-/** The SP entity ID of a connection; it doubles as the URL of the SP metadata. */
+/** Returns the SP entity ID of a connection, which is also the URL of its SP metadata. */
 export function spEntityId(context: AppContext, connection: { id: string }): string {
   return `${context.config.publicUrl}/saml/${connection.id}/metadata`;
 }
 
-/** The assertion consumer service URL of a connection. */
+/** Returns the assertion consumer service (ACS) URL of a connection. */
 export function acsURL(context: AppContext, connection: { id: string }): string {
   return `${context.config.publicUrl}/saml/${connection.id}/acs`;
 }
@@ -62,7 +62,7 @@ export function spMetadataXML(context: AppContext, connection: SAMLConnection): 
   return samlFor(context, connection).generateServiceProviderMetadata(connection.sp_certificate, connection.sign_requests ? connection.sp_certificate : null);
 }
 
-/** How the browser carries an AuthnRequest to the IdP. */
+/** Delivery of an AuthnRequest to the IdP: a redirect URL, or a form to post. */
 export type AuthnRequestDelivery = { binding: 'redirect'; url: string } | { binding: 'post'; url: string; fields: Record<string, string> };
 
 /**

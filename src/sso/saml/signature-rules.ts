@@ -11,7 +11,7 @@ const DIGEST_METHODS = new Set(['http://www.w3.org/2001/04/xmlenc#sha256', 'http
 const SHA1_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
 const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
 
-/** Where signatures may sit: directly inside the Response or the Assertion, and nowhere else. */
+/** Elements that may directly contain a signature: the Response and the Assertion, nothing else. */
 const SIGNABLE = new Set([`${NS.protocol} Response`, `${NS.assertion} Assertion`]);
 
 /**
