@@ -80,7 +80,11 @@ export async function fetchPublicDocument(rawURL: string, options: SafeFetchOpti
       url,
       {
         // Connect to the checked address; TLS still verifies the certificate against the hostname.
-        lookup: (_host, _options, callback) => callback(null, target.address, target.family),
+        // Node asks for a list (`all: true`) when it tries address families in turn.
+        lookup: ((_host: string, lookupOptions: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+          if (lookupOptions.all) callback(null, [{ address: target.address, family: target.family }]);
+          else callback(null, target.address, target.family);
+        }) as never,
         timeout: options.timeoutMilliseconds,
         headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
       },

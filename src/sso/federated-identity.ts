@@ -17,7 +17,8 @@ export interface IdentityStore {
  * an email the provider asserts never attaches the sign-in to an existing account, because a
  * misconfigured or hostile provider could assert anyone's address.
  *
- * - `link`: attaches the pair to the signed-in user who started the flow.
+ * - `link`: attaches the pair to the signed-in user who started the flow, when the provider
+ *   asserts that user's own email address.
  * - `sign_in` with a known pair: that user, if still a member of the connection's organization.
  * - `sign_in` with a new pair: a new user and membership in `groupId`, unless the organization
  *   already has a member with that email (who must link from settings).
@@ -42,6 +43,14 @@ export async function resolveFederatedIdentity(
 
     if (input.intent === 'link') {
       if (!input.linkUserId) throw new SignInFailed('invalid_state', 'This link request has no account to link.');
+      // Linking the wrong person at the IdP would let them sign in as this account from then on.
+      const account = await transaction.selectFrom('users').select('email').where('id', '=', input.linkUserId).executeTakeFirst();
+      if (!account || account.email !== input.email) {
+        throw new SignInFailed(
+          'account_mismatch',
+          `Your identity provider signed you in as ${input.email}, but this account is ${account?.email ?? 'unknown'}. Sign in at the identity provider as yourself, or sign out there first.`,
+        );
+      }
       if (existingUserId && existingUserId !== input.linkUserId) {
         throw new SignInFailed('account_conflict', 'This identity is already linked to another Gatehouse account.');
       }

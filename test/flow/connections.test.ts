@@ -139,6 +139,19 @@ for (const database of databaseCases) {
       assert.match(await page.text(), /Your permission group does not allow this action/);
     });
 
+    it('refuses to link a provider identity with another email', async () => {
+      const { linkAccount } = await import('../support/flows.js');
+      // The owner's session in a browser without the provider's cookies, so the provider asks who signs in.
+      const host = new URL(gatehouse.url).host;
+      const browser = new BrowserClient();
+      browser.setCookie(host, 'gatehouse_session', owner.cookie(host, 'gatehouse_session')!);
+      const before = await tableCounts(gatehouse);
+      const answer = await linkAccount(browser, gatehouse, idp, organizationId, 'bob@example.com');
+      assert.equal(answer.response.status, 400);
+      assert.match(answer.body, /Your identity provider signed you in as bob@example\.com, but this account is alice@example\.com\./);
+      assert.deepEqual(await tableCounts(gatehouse), before);
+    });
+
     it('shows linked connections and deletes one with its identities', async () => {
       const { linkAccount, startSignIn } = await import('../support/flows.js');
       const linked = await linkAccount(owner, gatehouse, idp, organizationId, 'alice@example.com');

@@ -35,6 +35,7 @@ describe('fetching user-supplied URLs', () => {
 
   it('fetches from loopback only when development allows it', async () => {
     assert.equal(await fetchPublicDocument(`${base}/metadata`, options), '<ok/>');
+    assert.equal(await fetchPublicDocument(`${base.replace('127.0.0.1', 'localhost')}/metadata`, options), '<ok/>', 'a host name works as well as an address');
     await rejects(`${base}/metadata`, /must start with https:\/\//, { allowLoopback: false });
     await rejects(base.replace('http:', 'https:'), /private or reserved address/, { allowLoopback: false });
   });
