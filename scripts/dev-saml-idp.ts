@@ -6,9 +6,12 @@
  * Usage: npm run dev-saml-idp [-- --port 3901]. It prints the metadata URL to enter in Gatehouse,
  * then asks for the SP metadata URL that Gatehouse shows, and registers Gatehouse as an SP.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
+import { generateSPCredentials, type SPCredentials } from '../src/sso/saml/sp-credentials.js';
 import { simpleSAMLphpSkip, startSimpleSAMLphp } from '../test/support/simplesamlphp.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '3901' }, help: { type: 'boolean', default: false } } });
@@ -21,7 +24,23 @@ if (simpleSAMLphpSkip) {
   process.exit(1);
 }
 
-const idp = await startSimpleSAMLphp({ port: Number(values.port) });
+// The IdP key and the registered SPs persist in the data directory, so a restart keeps the
+// certificate that Gatehouse trusts and the registration of Gatehouse.
+const stateDirectory = resolve(process.env.GATEHOUSE_DATA_DIR ?? './.gatehouse', 'dev-saml-idp');
+mkdirSync(stateDirectory, { recursive: true, mode: 0o700 });
+const keysFile = join(stateDirectory, 'idp-keys.json');
+const spsFile = join(stateDirectory, 'service-providers.json');
+let keys: SPCredentials;
+if (existsSync(keysFile)) {
+  keys = JSON.parse(readFileSync(keysFile, 'utf8')) as SPCredentials;
+} else {
+  keys = await generateSPCredentials('Gatehouse development SAML IdP', new Date(Date.now() - 3_600_000));
+  writeFileSync(keysFile, JSON.stringify(keys), { mode: 0o600 });
+}
+const serviceProviders: Array<{ entityId: string; acsURL: string }> = existsSync(spsFile) ? JSON.parse(readFileSync(spsFile, 'utf8')) : [];
+
+const idp = await startSimpleSAMLphp({ port: Number(values.port), keys });
+for (const serviceProvider of serviceProviders) idp.addServiceProvider(serviceProvider);
 process.stderr.write('WARNING: development identity provider with demo users; never use it in production.\n');
 process.stdout.write(
   [
@@ -31,6 +50,8 @@ process.stdout.write(
     '  Email domains:     example.com',
     `  Metadata URL:      ${idp.metadataURL}`,
     'Users: alice / password (alice@example.com) and bob / password (bob@example.com).',
+    serviceProviders.length > 0 ? `Already registered: ${serviceProviders.map((sp) => sp.entityId).join(', ')}` : '',
+    `State (signing key, registrations): ${stateDirectory}`,
     '',
   ].join('\n'),
 );
@@ -60,6 +81,8 @@ async function registerServiceProvider(metadataURL: string): Promise<void> {
     const acsURL = /AssertionConsumerService[^>]*Location="([^"]+)"/.exec(xml)?.[1];
     if (!entityId || !acsURL) throw new Error('the document has no entityID or AssertionConsumerService');
     idp.addServiceProvider({ entityId, acsURL });
+    serviceProviders.push({ entityId, acsURL });
+    writeFileSync(spsFile, JSON.stringify(serviceProviders));
     process.stdout.write(`Registered ${entityId}. Sign in at Gatehouse with alice@example.com.\n`);
   } catch (error) {
     process.stdout.write(`Could not read SP metadata from ${metadataURL}: ${(error as Error).message}\n`);

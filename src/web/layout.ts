@@ -49,6 +49,8 @@ ${content}
 /** Renders a labelled form field with its error message, if any, right below it. */
 export function field(options: {
   name: string;
+  /** Element id when a page has several fields of this name; defaults to `field-<name>`. */
+  id?: string;
   label: string;
   type?: string;
   value?: string;
@@ -58,7 +60,7 @@ export function field(options: {
   autocomplete?: string;
   multiline?: boolean;
 }): SafeHTML {
-  const id = `field-${options.name}`;
+  const id = options.id ?? `field-${options.name}`;
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
   const describedBy = [options.hint ? hintId : '', options.error ? errorId : ''].filter(Boolean).join(' ');

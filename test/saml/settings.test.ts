@@ -144,6 +144,24 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
+    it('replaces the trusted certificates for a rollover', async () => {
+      const path = `/orgs/${organizationId}/settings/saml`;
+      const page = await owner.follow(`${gatehouse.url}${path}`);
+      assert.match(page.body, /<dt>Trusted IdP certificates<\/dt><dd><div>CN=Metadata IdP, valid until \d{4}-\d{2}-\d{2}, SHA-256 <code>[0-9A-F:]+<\/code><\/div>/);
+      const form = readForm(page.body, '/certificates');
+      const next = (await generateSPCredentials('Next IdP', new Date(Date.now() - 60_000))).certificatePem;
+
+      const bad = await owner.request(`${gatehouse.url}${form.action}`, { form: { ...form.fields, certificates: 'garbage!' } });
+      assert.equal(bad.status, 400);
+      assert.match(await bad.text(), /Certificate 1: The certificate is not base64 or PEM/);
+
+      const replaced = await owner.request(`${gatehouse.url}${form.action}`, { form: { ...form.fields, certificates: `${certificate}\n${next}` } });
+      assert.equal(replaced.status, 200);
+      const body = await replaced.text();
+      assert.match(body, /Certificates replaced\./);
+      assert.match(body, /CN=Metadata IdP[\s\S]*CN=Next IdP/);
+    });
+
     it('turns a connection off so that sign-in is refused', async () => {
       const path = `/orgs/${organizationId}/settings/saml`;
       const page = await owner.follow(`${gatehouse.url}${path}`);

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { generateSPCredentials } from '../../src/sso/saml/sp-credentials.js';
+import { generateSPCredentials, type SPCredentials } from '../../src/sso/saml/sp-credentials.js';
 
 /** Debian's PHP command-line binary, which runs SimpleSAMLphp under PHP's built-in web server. */
 export const PHP_PATH = process.env.PHP_PATH ?? '/usr/bin/php';
@@ -67,7 +67,9 @@ const STDERR_LIMIT = 16 * 1024;
  * with RSA-SHA256 and a fresh key. Resolves once the metadata URL returns 200, and otherwise
  * rejects with the server's stderr and SimpleSAMLphp's log.
  */
-export async function startSimpleSAMLphp(options: { users?: readonly SimpleSAMLphpUser[]; port?: number } = {}): Promise<RunningSimpleSAMLphp> {
+export async function startSimpleSAMLphp(
+  options: { users?: readonly SimpleSAMLphpUser[]; port?: number; keys?: SPCredentials } = {},
+): Promise<RunningSimpleSAMLphp> {
   const users = options.users ?? defaultSimpleSAMLphpUsers;
   const directory = mkdtempSync(join(tmpdir(), 'gatehouse-simplesamlphp-'));
   const paths = {
@@ -90,7 +92,7 @@ export async function startSimpleSAMLphp(options: { users?: readonly SimpleSAMLp
   const ssoURL = `${url}/saml2/idp/SSOService.php`;
 
   // Backdated so that the certificate is valid even if the IdP's clock is slightly behind.
-  const keys = await generateSPCredentials('SimpleSAMLphp test IdP', new Date(Date.now() - 3_600_000));
+  const keys = options.keys ?? (await generateSPCredentials('SimpleSAMLphp test IdP', new Date(Date.now() - 3_600_000)));
   writeFileSync(join(paths.cert, 'idp.pem'), keys.privateKeyPem, { mode: 0o600 });
   writeFileSync(join(paths.cert, 'idp.crt'), keys.certificatePem);
 

@@ -6,7 +6,9 @@ import { planIncludes } from '../../model/plans.js';
 import {
   createSAMLConnection,
   deleteSAMLConnection,
+  describeCertificates,
   findSAMLConnection,
+  replaceSAMLCertificates,
   listSAMLConnections,
   setSAMLConnectionEnabled,
   type SAMLConnectionInput,
@@ -38,7 +40,7 @@ export function registerSAMLConnectionPages(app: FastifyInstance, context: AppCo
     reply: FastifyReply,
     page: { principal: Principal; csrfToken: string },
     organizationId: string,
-    options: { status?: number; values?: Values; errors?: Record<string, string>; notice?: string } = {},
+    options: { status?: number; values?: Values; errors?: Record<string, string>; notice?: string; certificateErrors?: Record<string, string> } = {},
   ) => {
     const connections = await listSAMLConnections(context, organizationId);
     const linkedRows = await context.store.db.selectFrom('saml_identities').select('connection_id').where('user_id', '=', page.principal.user.id).execute();
@@ -72,7 +74,15 @@ ${connections.map(
     <dt>Domains</dt><dd>${domains.join(', ')}</dd>
     <dt>Signature required on</dt><dd>${{ assertion: 'the assertion', response: 'the response', both: 'the response and the assertion' }[connection.signature_policy]}</dd>
     <dt>IdP-initiated sign-in</dt><dd>${connection.allow_idp_initiated ? 'allowed, with a confirmation page' : 'off'}</dd>
+    <dt>Trusted IdP certificates</dt><dd>${describeCertificates(connection, context.clock()).map(
+      (certificate) => html`<div>${certificate.subject}${certificate.notAfter ? html`, valid until ${certificate.notAfter.slice(0, 10)}, SHA-256 <code>${certificate.fingerprint256}</code>` : ''}</div>`,
+    )}</dd>
   </dl>
+  <form method="post" action="${base}/${connection.id}/certificates" novalidate>
+    <input type="hidden" name="csrf_token" value="${page.csrfToken}">
+    ${field({ name: 'certificates', id: `certificates-${connection.id}`, label: `Replace the trusted certificates of ${connection.name}`, value: '', error: options.certificateErrors?.[connection.id], multiline: true, hint: 'For a rollover, paste the current and the new certificate; later, only the new one.' })}
+    <button type="submit" class="secondary">Replace certificates</button>
+  </form>
   ${linked.has(connection.id) ? html`<p>Your account is linked to this connection.</p>` : button(connection.id, 'link', 'Link my account', `Link my account to ${connection.name}`)}
   ${connection.enabled ? button(connection.id, 'disable', 'Turn off', `Turn off ${connection.name}`) : button(connection.id, 'enable', 'Turn on', `Turn on ${connection.name}`)}
   ${button(connection.id, 'delete', 'Delete', `Delete ${connection.name}`)}
@@ -90,7 +100,7 @@ ${planAllows
   ${field({ name: 'domains', label: 'Email domains', value: values.domains, error: errors.domains, required: true, multiline: true, hint: 'Separate with commas or new lines.' })}
   <h3>Identity provider details</h3>
   <p class="hint">Give the metadata URL, or paste the metadata XML, or fill in the three fields below it. Values you type override the metadata.</p>
-  ${field({ name: 'metadata_url', label: 'Metadata URL', type: 'url', value: values.metadata_url, error: errors.metadata_url, hint: 'https only; fetched once now.' })}
+  ${field({ name: 'metadata_url', label: 'Metadata URL', type: 'url', value: values.metadata_url, error: errors.metadata_url, hint: 'Fetched once, when you save. https and public addresses only (development mode also allows http on 127.0.0.1 and localhost).' })}
   ${field({ name: 'metadata_xml', label: 'Metadata XML', value: values.metadata_xml, error: errors.metadata_xml, multiline: true })}
   ${field({ name: 'entity_id', label: 'IdP entity ID (Issuer)', value: values.entity_id, error: errors.entity_id })}
   ${field({ name: 'sso_url', label: 'IdP single sign-on URL', type: 'url', value: values.sso_url, error: errors.sso_url })}
@@ -171,6 +181,22 @@ ${planAllows
       }
       throw error;
     }
+  });
+
+  app.post<ConnectionParams>('/orgs/:organizationId/settings/saml/:connectionId/certificates', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId, connectionId } = request.params;
+    requirePermission(page.principal, organizationId, 'connections.manage');
+
+    try {
+      if (!(await replaceSAMLCertificates(context, organizationId, connectionId, formField(request, 'certificates')))) throw new NotFound('SAML connection not found.');
+    } catch (error) {
+      if (!(error instanceof InvalidRequest)) throw error;
+      return render(reply, page, organizationId, { status: 400, certificateErrors: { [connectionId]: error.description } });
+    }
+    return render(reply, page, organizationId, { notice: 'Certificates replaced. Responses signed with any of them are accepted.' });
   });
 
   for (const action of ['enable', 'disable', 'delete'] as const) {

@@ -160,8 +160,9 @@ async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SA
       linkUserId: signIn.linkUserId,
     });
   } catch (error) {
-    if (error instanceof SignInFailed) return failurePage(reply, error);
-    throw error;
+    if (!(error instanceof SignInFailed)) throw error;
+    context.logger.warn({ event: 'saml.rejected', connectionId: connection.id, code: error.code, detail: error.detail }, 'SAML sign-in refused');
+    return failurePage(reply, error);
   }
   if (signIn.linkUserId) {
     return reply.redirect(`/orgs/${connection.organization_id}/settings/saml?linked=1`, 303);

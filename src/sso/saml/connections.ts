@@ -172,6 +172,48 @@ export async function setSAMLConnectionEnabled(context: AppContext, organization
   return result.numUpdatedRows > 0n;
 }
 
+/**
+ * Replaces the trusted IdP signing certificates of a connection, for a rollover: paste the old and
+ * the new certificate, then only the new one once the IdP has switched. Throws InvalidRequest.
+ */
+export async function replaceSAMLCertificates(context: AppContext, organizationId: string, connectionId: string, text: string): Promise<boolean> {
+  const now = context.clock();
+  const texts = splitCertificates(text);
+  if (texts.length === 0) throw new InvalidRequest('Add at least one signing certificate of the identity provider.', { field: 'certificates' });
+  if (texts.length > 5) throw new InvalidRequest('Add at most 5 signing certificates.', { field: 'certificates' });
+  const certificates = texts.map((entry, index) => {
+    try {
+      return parseCertificate(entry, now).pem;
+    } catch (error) {
+      if (error instanceof CertificateProblem) throw new InvalidRequest(`Certificate ${index + 1}: ${error.message}`, { field: 'certificates' });
+      throw error;
+    }
+  });
+  const result = await context.store.db
+    .updateTable('saml_connections')
+    .set({ certificates: JSON.stringify(certificates) })
+    .where('id', '=', connectionId)
+    .where('organization_id', '=', organizationId)
+    .executeTakeFirst();
+  if (result.numUpdatedRows > 0n) {
+    context.logger.info({ event: 'saml_connection.certificates_replaced', connectionId, count: certificates.length }, 'SAML certificates replaced');
+  }
+  return result.numUpdatedRows > 0n;
+}
+
+/** Describes the trusted certificates of a connection for the settings page. */
+export function describeCertificates(connection: SAMLConnection, now: Date): Array<{ subject: string; notAfter: string; fingerprint256: string }> {
+  return (JSON.parse(connection.certificates) as string[]).map((pem) => {
+    try {
+      const { subject, notAfter, fingerprint256 } = parseCertificate(pem, now);
+      return { subject, notAfter, fingerprint256 };
+    } catch (error) {
+      const message = error instanceof CertificateProblem ? error.message : 'unreadable';
+      return { subject: message, notAfter: '', fingerprint256: '' };
+    }
+  });
+}
+
 /** Deletes a SAML connection with its domains, identities and stores; users stay. */
 export async function deleteSAMLConnection(context: AppContext, organizationId: string, connectionId: string): Promise<boolean> {
   return context.store.db.transaction().execute(async (transaction) => {
@@ -182,6 +224,7 @@ export async function deleteSAMLConnection(context: AppContext, organizationId: 
     await transaction.deleteFrom('saml_requests').where('connection_id', '=', connectionId).execute();
     await transaction.deleteFrom('saml_used_assertions').where('connection_id', '=', connectionId).execute();
     await transaction.deleteFrom('saml_connections').where('id', '=', connectionId).execute();
+    context.logger.info({ event: 'saml_connection.deleted', organizationId, connectionId }, 'SAML connection deleted');
     return true;
   });
 }
