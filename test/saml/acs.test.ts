@@ -427,6 +427,13 @@ for (const database of databaseCases) {
       await assertRejected(browser, connections.google!, xml, /does not serve acme\.com\.evil\.com/);
     });
 
+    it('rejects a response with too many elements before verifying it', async () => {
+      const { browser, requestId } = await start('many@google.example');
+      const groups = Array.from({ length: 3_100 }, (_, index) => `group-${index}`);
+      const xml = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'many@google.example', attributes: { groups } })), idp);
+      await assertRejected(browser, connections.google!, xml, /more than 3000 elements/);
+    });
+
     it('rejects an oversized or non-base64 SAMLResponse', async () => {
       const before = await tableCounts(gatehouse);
       const huge = await new BrowserClient().request(`${gatehouse.url}/saml/${connections.google!.id}/acs`, { form: { SAMLResponse: 'A'.repeat(360_000) } });

@@ -1,5 +1,5 @@
 import { checkSignatureShapes, hasOwnSignature } from './signature-rules.js';
-import { NS, XMLProblem, children, descendants, onlyChild, parseStrictXML, textOnly } from './xml.js';
+import { NS, XMLProblem, allElements, children, descendants, onlyChild, parseStrictXML, textOnly } from './xml.js';
 
 /** A SAML status other than Success, reported by the identity provider. */
 export class SAMLStatusProblem extends Error {
@@ -24,6 +24,13 @@ export interface ResponseFacts {
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 
 /**
+ * Most elements a Response may have. Signature verification and canonicalisation grow faster than
+ * the document, and node-saml runs them synchronously, so a large forged response could stall the
+ * process; 3,000 leaves room for long group lists (a real response with 50 groups has about 90).
+ */
+export const MAX_RESPONSE_ELEMENTS = 3_000;
+
+/**
  * Checks a decoded SAMLResponse before any cryptography: one root, a Response, its status (an IdP
  * error is reported as such, first), its Issuer and Destination, exactly one assertion and nowhere
  * else, and the shape of every signature. Throws XMLProblem or SAMLStatusProblem.
@@ -33,6 +40,9 @@ export function inspectResponse(xml: string, expected: { idpEntityId: string; ac
   const response = document.documentElement;
   if (!response || response.namespaceURI !== NS.protocol || response.localName !== 'Response') {
     throw new XMLProblem('The message is not a SAML Response.');
+  }
+  if (allElements(response).length + 1 > MAX_RESPONSE_ELEMENTS) {
+    throw new XMLProblem(`The Response has more than ${MAX_RESPONSE_ELEMENTS} elements.`);
   }
 
   const status = onlyChild(response, NS.protocol, 'Status', 'Status');
