@@ -14,19 +14,19 @@
  * script therefore signs a distinct response for every request before it measures anything: Okta's
  * shape (Response and Assertion both signed, RSA-SHA256, exclusive canonicalisation) on a connection
  * with the `okta` preset that allows sign-in started at the IdP. Without InResponseTo, the ACS
- * validates the response fully, writes its assertion ID to the replay store, and answers 200 with
- * a "Continue as …" confirmation page; it creates no user and no session.
+ * validates the response fully, writes its assertion ID to the replay store, and responds 200 with
+ * a "Continue as …" confirmation page. It creates no user and no session.
  *
  * Processes: this file forks itself three ways. `--serve` runs Gatehouse in-process with createApp
  * on 127.0.0.1 and also runs the in-process timing loop (a), before any load. `--generate` signs
- * responses; one such process per core runs while nothing is measured, because signing costs
- * several milliseconds per response. The parent coordinates, and runs autocannon for (b).
+ * responses. One such process per core runs while nothing is measured, because signing costs
+ * several milliseconds per response. The parent coordinates and runs autocannon for (b).
  *
  * How many responses: the parent first measures the ACS rate on a calibration batch, then signs
  * enough for the warm-up and all rounds at 1.5 times that rate, up to --max-responses. If the
- * planned run needs more, it stops before signing them; if the rounds use up the pool anyway, the
- * run fails. A response that is not 200 with "Continue as" in its body also fails the run, and so
- * would a reused response, which the replay store answers with 400.
+ * planned run needs more, it stops before signing them. If the rounds use up the pool anyway, the
+ * run fails. A response that is not 200 with "Continue as" in its body also fails the run. So would
+ * a reused response, which the replay store rejects with 400.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,14 +65,14 @@ interface Options {
 
 /** Responses for the checks before load and for measuring the ACS rate that sizes the pool. */
 const CALIBRATION_RESPONSES = 400;
-/** The pool holds this many times the responses the measured rate would use. */
+/** Factor by which the pool exceeds the responses that the measured rate would use. */
 const POOL_MARGIN = 1.5;
 /** Responses per message between a generator and the parent. */
 const GENERATE_CHUNK = 500;
 const OKTA_ENTITY_ID = `http://www.okta.com/exk${randomBytes(8).toString('hex')}`;
 const UNSPECIFIED_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 
-/** What the server child tells the parent once the connection exists. */
+/** Message the server child sends once Gatehouse listens and the connection exists. */
 interface ServerReady {
   type: 'ready';
   url: string;
@@ -94,7 +94,7 @@ type ServerMessage =
 /** Messages from the parent to the server child. */
 type ServerRequest = 'stop' | 'cpu' | 'used-assertions' | { type: 'time'; responses: string[]; warmup: number };
 
-/** What a generator signs: responses number `from` to `from + count - 1` of one run. */
+/** Job for a generator: sign responses number `from` to `from + count - 1` of one run. */
 interface GenerateJob {
   type: 'generate';
   idp: SPCredentials;
@@ -162,8 +162,14 @@ function parseOptions(argv: string[]): Options & { role: 'measure' | 'serve' | '
     timingWarmup: integerOption('--timing-warmup', values['timing-warmup'], 5_000, 0),
     maxResponses: integerOption('--max-responses', values['max-responses'], 200_000, 1_000),
     profileDir: values.profile,
-    role: values.serve ? 'serve' : values.generate ? 'generate' : 'measure',
+    role: roleOf(values),
   };
+}
+
+function roleOf(values: { serve: boolean; generate: boolean }): 'measure' | 'serve' | 'generate' {
+  if (values.serve) return 'serve';
+  if (values.generate) return 'generate';
+  return 'measure';
 }
 
 function integerOption(flag: string, text: string, max: number, min = 1): number {
@@ -209,7 +215,7 @@ function signedResponse(job: GenerateJob, index: number): string {
   return encodeResponse(signResponse(signAssertion(xml, job.idp), job.idp));
 }
 
-/** Answers each generate job from the parent with the signed responses, and exits when the parent goes. */
+/** Signs the responses of each job the parent sends, and exits on 'stop' or when the parent disconnects. */
 function generateOnRequest(): void {
   process.on('message', (message: GenerateJob | 'stop') => {
     if (message === 'stop') process.exit(0);
@@ -320,11 +326,11 @@ async function serve(options: Options): Promise<void> {
   }
 
   /**
-   * Calls validateSAMLResponse once per response, one call at a time, and returns the duration of
-   * each call after the first `warmup`, in milliseconds, and the process's CPU time per call over
-   * those calls (user + system, all threads, so garbage collection too). The connection row is read once, outside
-   * the timed calls; the ACS handler reads it per request. Each call includes the database work of
-   * validation: the domain lookup and the replay store (delete expired rows, insert this ID).
+   * Calls validateSAMLResponse once per response, one call at a time. Returns the duration of each
+   * call after the first `warmup` in milliseconds, and the process's CPU time per call over those
+   * calls (user + system, all threads, so garbage collection is included).
+   * The connection row is read once, outside the timed calls, whereas the ACS handler reads it per
+   * request. Each call includes the domain lookup and the replay store (delete expired IDs, insert this ID).
    */
   async function timeValidation(responses: string[], warmup: number): Promise<{ milliseconds: number[]; cpuMicrosecondsPerCall: number }> {
     const { context } = app!;
@@ -361,8 +367,8 @@ async function serve(options: Options): Promise<void> {
       allowHttpLoopbackIssuers: false,
       allowLoopbackFetch: false,
       trustProxy: false,
-      // Per-request info lines would show up in the profile; warnings (a rejected SAML response
-      // among them) go to stderr so that the report on stdout stays clean.
+      // Per-request info lines would show up in the profile. Warnings, such as a rejected SAML
+      // response, go to stderr so that the report on stdout stays clean.
       logLevel: 'warn',
     };
     app = await createApp(config, { logDestination: process.stderr, database: database.target });
@@ -452,12 +458,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Sends one request to the server child and waits for the answer of type `type` (or its failure). */
+/** Sends one request to the server child and waits for its reply of type `type`, or for a failure. */
 function askServer<T extends ServerMessage['type']>(child: ChildProcess, request: ServerRequest, type: T, seconds: number): Promise<Extract<ServerMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.off('message', onMessage);
-      reject(new Error(`server did not answer ${typeof request === 'string' ? request : request.type} within ${seconds} s`));
+      reject(new Error(`server did not reply to ${typeof request === 'string' ? request : request.type} within ${seconds} s`));
     }, seconds * 1000);
     const onMessage = (message: ServerMessage) => {
       if (message.type !== type && message.type !== 'failed') return;
@@ -510,7 +516,7 @@ class Generators {
 
   private signChunk(child: ChildProcess, job: GenerateJob): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`a generator exited (code ${code}) before answering`));
+      const onExit = (code: number | null) => reject(new Error(`a generator exited (code ${code}) before it returned its responses`));
       child.once('exit', onExit);
       child.once('message', (message: GeneratorMessage) => {
         child.off('exit', onExit);
@@ -526,7 +532,7 @@ class Generators {
   }
 }
 
-/** The form body the HTTP-POST binding sends: `SAMLResponse=` and the URL-encoded base64. */
+/** Builds the form body of the HTTP-POST binding: `SAMLResponse=` and the URL-encoded base64. */
 function formBody(samlResponse: string): Buffer {
   return Buffer.from(`SAMLResponse=${encodeURIComponent(samlResponse)}`, 'latin1');
 }
@@ -534,8 +540,8 @@ function formBody(samlResponse: string): Buffer {
 const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /**
- * Throws unless healthz answers 200, a fresh response is accepted with the confirmation page, and
- * the same response sent again is refused as a replay. Uses two responses of the calibration batch.
+ * Throws unless healthz returns 200, a fresh response is accepted with the confirmation page, and
+ * the same response sent again is rejected as a replay. Uses two responses of the calibration batch.
  */
 async function checkRoutes(url: string, acsPath: string, first: string, second: string): Promise<void> {
   const health = await fetch(`${url}/healthz`);
@@ -600,6 +606,8 @@ function load(
 ): Promise<Omit<RunFigures, 'serverCPUMicroseconds'>> {
   if (new URL(url).hostname !== '127.0.0.1') throw new Error(`load is only sent to 127.0.0.1, not to ${url}`);
   const latencies: number[] = [];
+  const started = performance.now();
+  let lastResponse = started;
   let unexpected = 0;
   let firstUnexpected = '';
   let instance: autocannon.Instance | undefined;
@@ -609,7 +617,8 @@ function load(
       path: route.path,
       setupRequest(request) {
         const body = pool.take();
-        // An empty SAMLResponse is refused with 400, which fails the run below.
+        // An empty SAMLResponse is rejected with 400, which fails the run below. NOTE: autocannon
+        // stops only at its next one-second tick, so until then every request is such a 400.
         if (!body) {
           instance?.stop();
           return { ...request, body: 'SAMLResponse=' };
@@ -649,7 +658,9 @@ function load(
         if (latencies.length === 0 || result.duration <= 0) return reject(new Error(`${route.name}: no responses`));
         latencies.sort((a, b) => a - b);
         resolve({
-          requestsPerSecond: result.requests.total / result.duration,
+          // autocannon notices the end of a run limited by count only at its next one-second tick, so
+          // such a run's rate is taken from the time of its last response instead.
+          requestsPerSecond: 'seconds' in limit ? result.requests.total / result.duration : (latencies.length * 1000) / (lastResponse - started),
           p50: percentile(latencies, 0.5),
           p99: percentile(latencies, 0.99),
           requests: result.requests.total,
@@ -658,6 +669,7 @@ function load(
     );
     instance.on('response', (_client, _statusCode, _bytes, responseTime) => {
       latencies.push(responseTime);
+      lastResponse = performance.now();
     });
   });
 }
@@ -675,8 +687,8 @@ function median(values: number[]): number {
 }
 
 /**
- * Ends the whole run if a phase takes longer than its budget: an error message, the children told to
- * stop (the server drops its database), exit code 1. Each phase sets a new budget.
+ * Ends the whole run if a phase takes longer than its budget: prints an error, sends SIGTERM to the
+ * children (the server drops its database), and exits with code 1. Each phase sets a new budget.
  */
 class Watchdog {
   private timer: NodeJS.Timeout | undefined;
@@ -715,8 +727,8 @@ async function measure(options: Options): Promise<void> {
     generators = Generators.start(Math.max(1, cpus().length));
     children.push(...generators.children);
 
-    // Responses stay valid for twice the longest planned run plus half an hour: signing the pool
-    // takes as long again as the run in the worst case.
+    // Every response must stay valid from its signing to the last round, and an expired one would
+    // fail the run with 400. The lifetime is a generous estimate: twice the load time plus an hour.
     const plannedSeconds = 2 * options.warmupSeconds + 2 * options.rounds * options.durationSeconds;
     const job = {
       idp: ready.idp,
@@ -725,7 +737,7 @@ async function measure(options: Options): Promise<void> {
       audience: ready.audience,
       runId: randomBytes(6).toString('hex'),
       issuedAt: new Date().toISOString(),
-      lifetimeSeconds: 2 * plannedSeconds + 1800,
+      lifetimeSeconds: 2 * plannedSeconds + 3600,
     };
 
     // 1. Sign the timing and calibration batches, and learn the signing rate.
@@ -804,9 +816,9 @@ async function measure(options: Options): Promise<void> {
       }
     }
 
-    // Every 200 from the ACS wrote one assertion ID: the store holds at least as many as were counted.
+    // Every 200 from the ACS wrote one assertion ID, so the store contains at least as many as were counted.
     const stored = (await askServer(server, 'used-assertions', 'used-assertions', 30)).count;
-    if (stored < accepted + timing.length) throw new Error(`the replay store holds ${stored} assertion IDs, fewer than the ${accepted + timing.length} responses accepted`);
+    if (stored < accepted + timing.length) throw new Error(`the replay store contains ${stored} assertion IDs, fewer than the ${accepted + timing.length} accepted responses`);
 
     const summary = routes.map((route) => {
       const list = runs.get(route)!;
@@ -831,7 +843,7 @@ async function measure(options: Options): Promise<void> {
       `- Okta-shaped responses (Response and Assertion signed, RSA-SHA256, RSA-2048 key), IdP-initiated, about ${Math.round(first[0]!.length / 1024)} KB of base64 each`,
       `- Signed ${totalSigned} distinct responses with ${generators.size} processes: ${firstCount} for timing, checks and calibration in ${firstSignSeconds.toFixed(0)} s, ` +
         `then ${needed} for warm-up and rounds (${acsRate.toFixed(0)} req/s in calibration × ${POOL_MARGIN}) in ${poolSignSeconds.toFixed(0)} s; ` +
-        `warm-up and rounds took ${pool.used} of them. The replay store holds ${stored} assertion IDs at the end.`,
+        `warm-up and rounds took ${pool.used} of them. The replay store contains ${stored} assertion IDs at the end.`,
       '',
       `### In-process validateSAMLResponse (one call at a time, ${options.timingCalls} calls after ${options.timingWarmup} warm-up)`,
       '',
@@ -842,7 +854,7 @@ async function measure(options: Options): Promise<void> {
       `| ${timing.length} | ${percentile(timingSorted, 0.5).toFixed(2)} | ${percentile(timingSorted, 0.99).toFixed(2)} | ${timingMean.toFixed(2)} | ` +
         `${timingSorted[0]!.toFixed(2)} | ${timingSorted[timingSorted.length - 1]!.toFixed(2)} | ${timed.cpuMicrosecondsPerCall.toFixed(0)} |`,
       '',
-      `### ACS compared with healthz (${options.connections} connections, pipelining 1, ${options.rounds} rounds of ${options.durationSeconds} s per route after ${options.warmupSeconds} s warm-up each; medians of rounds)`,
+      `### ACS compared with healthz (${options.connections} connections, pipelining 1, ${options.rounds} ${options.rounds === 1 ? 'round' : 'rounds'} of ${options.durationSeconds} s per route after ${options.warmupSeconds} s warm-up each; medians of rounds)`,
       '',
       '| route | req/s | p50 ms | p99 ms | server CPU µs/req |',
       '| --- | ---: | ---: | ---: | ---: |',

@@ -429,9 +429,14 @@ for (const database of databaseCases) {
 
     it('rejects a response with too many elements before verifying it', async () => {
       const { browser, requestId } = await start('many@google.example');
-      const groups = Array.from({ length: 3_100 }, (_, index) => `group-${index}`);
-      const xml = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'many@google.example', attributes: { groups } })), idp);
+      const signed = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'many@google.example', attributes: {} })), idp);
+      const xml = signed.replace('</saml:Issuer>', `</saml:Issuer><samlp:Extensions>${'<x/>'.repeat(3_100)}</samlp:Extensions>`);
       await assertRejected(browser, connections.google!, xml, /more than 3000 elements/);
+
+      const attributeHeavy = await start('attrs@google.example');
+      const extra = Array.from({ length: 6_100 }, (_, index) => `a${index}="x"`).join(' ');
+      const padded = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: attributeHeavy.requestId, nameId: 'attrs@google.example', attributes: {} })), idp).replace('<saml:AuthnStatement ', `<saml:AuthnStatement ${extra} `);
+      await assertRejected(attributeHeavy.browser, connections.google!, padded, /more than 6000 XML attributes/);
     });
 
     it('rejects an oversized or non-base64 SAMLResponse', async () => {

@@ -7,7 +7,7 @@ import { open, seal } from '../../crypto/sealed-box.js';
 import { randomToken } from '../../crypto/tokens.js';
 import type { SAMLConnection } from '../../db/schema.js';
 import { resolveFederatedIdentity, type IdentityStore } from '../../sso/federated-identity.js';
-import { consumeConfirmation, MAX_SAML_RESPONSE_LENGTH, validateSAMLResponse, type SAMLSignIn } from '../../sso/saml/acs.js';
+import { consumeConfirmation, validateSAMLResponse, type SAMLSignIn } from '../../sso/saml/acs.js';
 import { findSAMLConnection } from '../../sso/saml/connections.js';
 import { createAuthnRequest, spMetadataXML } from '../../sso/saml/service-provider.js';
 import { html } from '../../web/html.js';
@@ -64,7 +64,8 @@ export function registerSAMLPages(app: FastifyInstance, context: AppContext, _ve
     return reply.type('application/samlmetadata+xml; charset=utf-8').header('cache-control', 'public, max-age=300').send(spMetadataXML(context, connection));
   });
 
-  app.post<Params>('/saml/:connectionId/acs', { bodyLimit: MAX_SAML_RESPONSE_LENGTH + 16 * 1024 }, async (request, reply) => {
+  // The body limit is above MAX_SAML_RESPONSE_LENGTH so that most oversized responses get the ACS's own message.
+  app.post<Params>('/saml/:connectionId/acs', { bodyLimit: 512 * 1024 }, async (request, reply) => {
     const connection = await findSAMLConnection(context, request.params.connectionId);
     let signIn: SAMLSignIn;
     try {

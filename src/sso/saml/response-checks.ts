@@ -30,6 +30,9 @@ const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
  */
 export const MAX_RESPONSE_ELEMENTS = 3_000;
 
+/** Most attributes a Response may carry in all its elements together, for the same reason. */
+export const MAX_RESPONSE_ATTRIBUTES = 6_000;
+
 /**
  * Checks a decoded SAMLResponse before any cryptography: one root, a Response, its status (an IdP
  * error is reported as such, first), its Issuer and Destination, exactly one assertion and nowhere
@@ -41,9 +44,10 @@ export function inspectResponse(xml: string, expected: { idpEntityId: string; ac
   if (!response || response.namespaceURI !== NS.protocol || response.localName !== 'Response') {
     throw new XMLProblem('The message is not a SAML Response.');
   }
-  if (allElements(response).length + 1 > MAX_RESPONSE_ELEMENTS) {
-    throw new XMLProblem(`The Response has more than ${MAX_RESPONSE_ELEMENTS} elements.`);
-  }
+  const elements = [response, ...allElements(response)];
+  if (elements.length > MAX_RESPONSE_ELEMENTS) throw new XMLProblem(`The Response has more than ${MAX_RESPONSE_ELEMENTS} elements.`);
+  const attributeCount = elements.reduce((sum, element) => sum + element.attributes.length, 0);
+  if (attributeCount > MAX_RESPONSE_ATTRIBUTES) throw new XMLProblem(`The Response has more than ${MAX_RESPONSE_ATTRIBUTES} XML attributes.`);
 
   const status = onlyChild(response, NS.protocol, 'Status', 'Status');
   const statusCode = status ? onlyChild(status, NS.protocol, 'StatusCode', 'StatusCode') : undefined;
