@@ -1,4 +1,5 @@
 import { createApp } from '../app/create-app.js';
+import { recheckVerifiedDomains } from '../domains/verified-domains.js';
 import { anyOrganizationExists } from '../model/organizations.js';
 import { createOneTimeLink } from '../setup/one-time-links.js';
 import { fail, loadConfigOrExit } from './common.js';
@@ -37,10 +38,21 @@ export async function runServe(): Promise<void> {
     process.stdout.write(`\nGatehouse is ready. Sign in at ${config.publicUrl}/signin\n\n`);
   }
 
+  // Recheck verified domains in the background; a domain whose TXT record is gone stops granting anything.
+  const recheck = setInterval(() => {
+    recheckVerifiedDomains(context)
+      .then((changed) => {
+        if (changed > 0) context.logger.info({ event: 'domains.rechecked', changed }, 'domain verification changed');
+      })
+      .catch((error: unknown) => context.logger.error({ err: error }, 'domain recheck failed'));
+  }, Math.min(config.domainRecheckSeconds, 3600) * 1000);
+  recheck.unref();
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(recheck);
     context.logger.info({ event: 'server.stopping', signal }, 'shutting down: finishing open requests');
     const timer = setTimeout(() => {
       context.logger.error({ event: 'server.stop_timeout' }, 'shutdown took longer than 10 s; exiting');

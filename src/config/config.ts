@@ -13,6 +13,9 @@ export interface Config {
   allowHttpLoopbackIssuers: boolean;
   /** Lets SAML metadata URLs point at loopback addresses; development only. */
   allowLoopbackFetch: boolean;
+  /** DNS servers for domain verification; empty means the system resolver. */
+  dnsServers: string[];
+  domainRecheckSeconds: number;
   trustProxy: boolean;
   logLevel: string;
 }

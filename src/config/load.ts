@@ -86,6 +86,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     // The bundled development provider runs on http://127.0.0.1, so development mode accepts it by default.
     allowHttpLoopbackIssuers: settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS ?? !production,
     allowLoopbackFetch: settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH ?? !production,
+    dnsServers: settings.GATEHOUSE_DNS_SERVERS ? settings.GATEHOUSE_DNS_SERVERS.split(',') : [],
+    domainRecheckSeconds: settings.GATEHOUSE_DOMAIN_RECHECK_MINUTES * 60,
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
   };

@@ -17,6 +17,8 @@ export const settingDescriptions = {
   GATEHOUSE_SETUP_LINK_MINUTES: 'minutes for which a setup or sign-in link stays valid (default 60)',
   GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS: 'true to accept http:// OIDC issuers on 127.0.0.1, ::1 or localhost (default true in development; must be false in production)',
   GATEHOUSE_ALLOW_LOOPBACK_FETCH: 'true to let SAML metadata URLs point at 127.0.0.1, ::1 or localhost, over http too (default true in development; must be false in production)',
+  GATEHOUSE_DNS_SERVERS: 'comma-separated DNS servers (IP or IP:port) for domain verification; default: the system resolver',
+  GATEHOUSE_DOMAIN_RECHECK_MINUTES: 'minutes between rechecks of verified domains (default 360)',
   GATEHOUSE_TRUST_PROXY: 'true when a reverse proxy sets X-Forwarded-For (default false)',
   GATEHOUSE_LOG_LEVEL: 'fatal, error, warn, info, debug or trace (default info)',
   GATEHOUSE_CONFIG_FILE: 'path to a JSON file whose keys are these variable names; environment variables win',
@@ -60,6 +62,11 @@ export const rawSettingsSchema = z.object({
   GATEHOUSE_SETUP_LINK_MINUTES: positiveInteger(60 * 24).default(60),
   GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS: booleanString.optional(),
   GATEHOUSE_ALLOW_LOOPBACK_FETCH: booleanString.optional(),
+  GATEHOUSE_DNS_SERVERS: z
+    .string()
+    .regex(/^[0-9a-fA-F:.\[\]]+(,[0-9a-fA-F:.\[\]]+)*$/, 'must be IP addresses with optional ports, separated by commas')
+    .optional(),
+  GATEHOUSE_DOMAIN_RECHECK_MINUTES: positiveInteger(60 * 24 * 7).default(360),
   GATEHOUSE_TRUST_PROXY: booleanString.default(false),
   GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

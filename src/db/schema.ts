@@ -16,6 +16,7 @@ export interface Database {
   saml_identities: SAMLIdentityTable;
   saml_requests: SAMLRequestTable;
   saml_used_assertions: SAMLUsedAssertionTable;
+  verified_domains: VerifiedDomainTable;
   identities: IdentityTable;
   sessions: SessionTable;
   sign_in_attempts: SignInAttemptTable;
@@ -203,3 +204,17 @@ export type SAMLConnection = Selectable<SAMLConnectionTable>;
 export type APIKeyRow = Selectable<APIKeyTable>;
 export type NewSession = Insertable<SessionTable>;
 export type { Generated };
+
+/** An email domain an organization claimed; it grants nothing until its DNS TXT record is verified. */
+export interface VerifiedDomainTable {
+  domain: string;
+  organization_id: string;
+  /** Random value the TXT record must carry. */
+  token: string;
+  /** 'verified' only while the record is present; a failed recheck sets 'failed'. */
+  status: 'pending' | 'verified' | 'failed';
+  created_at: string;
+  verified_at: string | null;
+  last_checked_at: string | null;
+  last_error: string | null;
+}

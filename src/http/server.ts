@@ -15,6 +15,7 @@ import { registerProjectRoutes } from './routes/projects.js';
 import { registerWhoamiRoute } from './routes/whoami.js';
 import { registerAPIKeyPages } from './pages/api-keys.js';
 import { registerConnectionPages } from './pages/connections.js';
+import { registerDomainPages } from './pages/domains.js';
 import { registerSettingsPages } from './pages/settings.js';
 import { registerSetupPages } from './pages/setup.js';
 import { registerSAMLConnectionPages } from './pages/saml-connections.js';
@@ -76,6 +77,7 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerConnectionPages(app, context, verifier);
   registerSAMLConnectionPages(app, context, verifier);
   registerAPIKeyPages(app, context, verifier);
+  registerDomainPages(app, context, verifier);
 
   return app;
 }

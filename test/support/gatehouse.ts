@@ -47,6 +47,8 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
     oneTimeLinkSeconds: 3600,
     allowHttpLoopbackIssuers: true,
     allowLoopbackFetch: true,
+    dnsServers: [],
+    domainRecheckSeconds: 21_600,
     trustProxy: false,
     logLevel: 'info',
     ...overrides,

@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+import type { AppContext } from '../../app/context.js';
+import type { CredentialVerifier, Principal } from '../../auth/principal.js';
+import { claimDomain, listDomains, verificationRecord, verifyDomain } from '../../domains/verified-domains.js';
+import { html } from '../../web/html.js';
+import { field } from '../../web/layout.js';
+import { Conflict, InvalidRequest } from '../errors.js';
+import { requirePermission } from '../guards.js';
+import { formField, requireCSRF, requirePageSession, sendPage } from './page.js';
+
+type Params = { Params: { organizationId: string } };
+
+const STATUS_TEXT = { pending: 'Waiting for the DNS record', verified: 'Verified', failed: 'Verification lost: the record is gone' } as const;
+
+/** Registers Settings → Domains: claim an email domain and prove it with a DNS TXT record. */
+export function registerDomainPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
+  const render = async (
+    reply: FastifyReply,
+    page: { principal: Principal; csrfToken: string },
+    organizationId: string,
+    options: { status?: number; domain?: string; error?: string; notice?: string } = {},
+  ) => {
+    const domains = await listDomains(context, organizationId);
+    const base = `/orgs/${organizationId}/settings/domains`;
+    return sendPage(reply, {
+      status: options.status ?? 200,
+      title: 'Domains',
+      csrfToken: page.csrfToken,
+      principal: page.principal,
+      organizationId,
+      content: html`${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ''}
+<p>Prove that your organization owns an email domain by publishing a DNS TXT record. Gatehouse rechecks
+verified domains regularly; a domain whose record disappears stops counting as verified.</p>
+${domains.length === 0
+  ? html`<p>No domains yet.</p>`
+  : html`<table>
+  <thead><tr><th scope="col">Domain</th><th scope="col">Status</th><th scope="col">TXT record to publish</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>${domains.map((domain) => {
+    const record = verificationRecord(domain);
+    return html`<tr>
+    <td>${domain.domain}</td>
+    <td>${STATUS_TEXT[domain.status]}${domain.last_error ? html`<p class="hint">${domain.last_error}</p>` : ''}</td>
+    <td>Name <code>${record.name}</code><br>Value <code>${record.value}</code></td>
+    <td><form class="inline" method="post" action="${base}/verify"><input type="hidden" name="csrf_token" value="${page.csrfToken}"><input type="hidden" name="domain" value="${domain.domain}"><button type="submit" class="secondary" aria-label="Check ${domain.domain} now">Check now</button></form></td>
+  </tr>`;
+  })}</tbody>
+</table>`}
+<h2>Claim a domain</h2>
+<form method="post" action="${base}" novalidate>
+  <input type="hidden" name="csrf_token" value="${page.csrfToken}">
+  ${field({ name: 'domain', label: 'Email domain', value: options.domain ?? '', error: options.error, required: true, hint: 'For example example.com. Public mail providers such as gmail.com cannot be claimed.' })}
+  <button type="submit">Claim domain</button>
+</form>`,
+    });
+  };
+
+  app.get<Params>('/orgs/:organizationId/settings/domains', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requirePermission(page.principal, request.params.organizationId, 'organization.manage');
+    return render(reply, page, request.params.organizationId);
+  });
+
+  app.post<Params>('/orgs/:organizationId/settings/domains', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId } = request.params;
+    requirePermission(page.principal, organizationId, 'organization.manage');
+
+    const input = formField(request, 'domain');
+    try {
+      const claimed = await claimDomain(context, organizationId, input);
+      return render(reply, page, organizationId, { status: 201, notice: `Publish the TXT record shown for ${claimed.domain}, then choose "Check now".` });
+    } catch (error) {
+      if (!(error instanceof InvalidRequest) && !(error instanceof Conflict)) throw error;
+      request.log.info({ event: 'domain.rejected', organizationId, reason: error.code }, 'domain claim rejected');
+      return render(reply, page, organizationId, { status: error.status, domain: input, error: error.description });
+    }
+  });
+
+  app.post<Params>('/orgs/:organizationId/settings/domains/verify', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId } = request.params;
+    requirePermission(page.principal, organizationId, 'organization.manage');
+
+    const checked = await verifyDomain(context, organizationId, formField(request, 'domain'));
+    const notice = checked.status === 'verified' ? `${checked.domain} is verified.` : `${checked.domain} is not verified yet: ${checked.last_error ?? ''}`;
+    return render(reply, page, organizationId, { notice });
+  });
+}
