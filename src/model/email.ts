@@ -37,3 +37,14 @@ export function normalizeDomain(input: string): string | null {
   if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return null;
   return ascii;
 }
+
+/**
+ * Returns whether an email's domain falls under a configured domain. Both must already be
+ * normalised. Only an exact match counts, unless subdomains are explicitly allowed, and then only
+ * whole labels count: `sales.acme.com` is under `acme.com`, while `evilacme.com` and
+ * `acme.com.evil.com` never are.
+ */
+export function domainMatches(emailDomain: string, configured: string, options: { allowSubdomains: boolean }): boolean {
+  if (emailDomain === configured) return true;
+  return options.allowSubdomains && emailDomain.endsWith(`.${configured}`);
+}
