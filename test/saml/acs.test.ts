@@ -96,7 +96,7 @@ for (const database of databaseCases) {
       return { status: response.status, location: response.headers.get('location'), body: await response.text() };
     }
 
-    /** Posts a response that must be rejected, and checks that nobody was created or signed in. */
+    /** Posts a response that must be rejected, and checks that no user, membership or session was created. */
     async function assertRejected(browser: BrowserClient, connection: SAMLConnection, xml: string, message: RegExp) {
       const before = await tableCounts(gatehouse);
       const answer = await post(browser, connection, xml);
@@ -204,7 +204,7 @@ for (const database of databaseCases) {
       await assertRejected(browser, connections.okta!, signResponse(broken, idp), /could not be verified/);
     });
 
-    it('rejects a signed Response whose assertion is unsigned when the assertion must be signed', async () => {
+    it('rejects an unsigned assertion in a signed Response', async () => {
       const { browser, requestId } = await start('outer@google.example');
       const xml = signResponse(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'outer@google.example', attributes: {} })), idp);
       await assertRejected(browser, connections.google!, xml, /requires a signed assertion, and the assertion is not signed/);
@@ -253,7 +253,7 @@ for (const database of databaseCases) {
       await assertRejected(browser, connections.google!, signed.replace('mallory@google.example', 'gina@google.example'), /could not be verified/);
     });
 
-    it('rejects a signature made with a key from KeyInfo instead of the configured certificate', async () => {
+    it('rejects a signature by a key from KeyInfo', async () => {
       const { browser, requestId } = await start('keyinfo@example.com');
       const xml = signResponse(signAssertion(buildResponse(fields(connections.okta!, { inResponseTo: requestId, nameId: 'keyinfo@example.com', attributes: { email: ['keyinfo@example.com'] } })), attacker), attacker);
       await assertRejected(browser, connections.okta!, xml, /could not be verified/);
@@ -321,7 +321,7 @@ for (const database of databaseCases) {
       const signed = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'admin@google.example.evil.com', attributes: {} })), idp);
       const commented = signed.replace('admin@google.example.evil.com', 'admin@google.example<!---->.evil.com');
       // Canonicalisation drops the comment, so the identity read is the whole signed text, never the
-      // part before the comment; that address is outside the connection's domains.
+      // part before the comment. That address is outside the connection's domains.
       await assertRejected(browser, connections.google!, commented, /does not serve google\.example\.evil\.com/);
     });
 
@@ -335,14 +335,14 @@ for (const database of databaseCases) {
       const { browser, requestId } = await start('replay@google.example');
       const xml = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: requestId, nameId: 'replay@google.example', attributes: {} })), idp);
       assert.equal((await post(browser, connections.google!, xml)).status, 303);
-      await assertRejected(browser, connections.google!, xml, /does not answer a sign-in started here, or it was already used/);
+      await assertRejected(browser, connections.google!, xml, /does not belong to a sign-in started here, or it was already used/);
 
       const unknown = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: '_never-issued', nameId: 'replay@google.example', attributes: {} })), idp);
-      await assertRejected(browser, connections.google!, unknown, /does not answer a sign-in started here/);
+      await assertRejected(browser, connections.google!, unknown, /does not belong to a sign-in started here/);
 
       const okta = await start('foreign@example.com');
       const foreign = signAssertion(buildResponse(fields(connections.google!, { inResponseTo: okta.requestId, nameId: 'foreign@google.example', attributes: {} })), idp);
-      await assertRejected(okta.browser, connections.google!, foreign, /does not answer a sign-in started here/);
+      await assertRejected(okta.browser, connections.google!, foreign, /does not belong to a sign-in started here/);
     });
 
     it('rejects a response posted in another browser', async () => {

@@ -32,11 +32,15 @@ export interface SAMLSignIn {
 }
 
 /**
- * Validates a SAMLResponse posted to a connection's ACS URL. The order matters: the connection must
- * be enabled; size before parsing; structure and the IdP's status before any cryptography; the
- * signing policy; InResponseTo (single use, bound to this connection and browser) or the
- * IdP-initiated switch; node-saml's signature, decryption and time checks; then Gatehouse's own
- * assertion checks; the replay store last, so that only a fully valid assertion uses up its ID.
+ * Validates a SAMLResponse posted to a connection's ACS URL, in this order:
+ *
+ * 1. the connection is enabled, and the size is checked before parsing;
+ * 2. structure and the IdP's status, before any cryptography;
+ * 3. the signing policy, then InResponseTo (single use, bound to this connection and browser) or
+ *    the IdP-initiated switch;
+ * 4. node-saml's signature, decryption and time checks, then Gatehouse's own assertion checks;
+ * 5. the replay store last, so that only a fully valid assertion uses up its ID.
+ *
  * Throws SignInFailed with a message for the person and a detail for the log.
  */
 export async function validateSAMLResponse(
@@ -146,7 +150,7 @@ async function consumeRequest(
     .returningAll()
     .executeTakeFirst();
   if (!request) {
-    throw new SignInFailed('invalid_response', 'This SAML response does not answer a sign-in started here, or it was already used. Start signing in again.', 'unknown InResponseTo');
+    throw new SignInFailed('invalid_response', 'This SAML response does not belong to a sign-in started here, or it was already used. Start signing in again.', 'unknown InResponseTo');
   }
   if (request.expires_at <= context.clock().toISOString()) {
     throw new SignInFailed('invalid_response', 'This sign-in took too long. Start signing in again.', 'expired InResponseTo');
