@@ -1,4 +1,5 @@
 import { createApp } from '../app/create-app.js';
+import { purgeExpired } from '../app/purge.js';
 import { recheckVerifiedDomains } from '../domains/verified-domains.js';
 import { anyOrganizationExists } from '../model/organizations.js';
 import { createOneTimeLink } from '../setup/one-time-links.js';
@@ -48,11 +49,19 @@ export async function runServe(): Promise<void> {
   }, Math.min(config.domainRecheckSeconds, 3600) * 1000);
   recheck.unref();
 
+  const purge = setInterval(() => {
+    purgeExpired(context)
+      .then((counts) => context.logger.debug({ event: 'purge.completed', ...counts }, 'expired rows removed'))
+      .catch((error: unknown) => context.logger.error({ err: error }, 'purge of expired rows failed'));
+  }, 10 * 60 * 1000);
+  purge.unref();
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     clearInterval(recheck);
+    clearInterval(purge);
     context.logger.info({ event: 'server.stopping', signal }, 'shutting down: finishing open requests');
     const timer = setTimeout(() => {
       context.logger.error({ event: 'server.stop_timeout' }, 'shutdown took longer than 10 s; exiting');
