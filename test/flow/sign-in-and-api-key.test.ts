@@ -120,6 +120,14 @@ for (const database of databaseCases) {
       });
       assert.equal(createdWithBody.status, 201);
       const key = ((await createdWithBody.json()) as { key: string }).key;
+
+      const duplicate = await fetch(`${gatehouse.url}/v1/organizations/${organizationId}/api-keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ name: 'ci' }),
+      });
+      assert.equal(duplicate.status, 409);
+      assert.deepEqual(await duplicate.json(), { error: 'conflict', error_description: 'You already have an active key named "ci". Choose another name.' });
       const answer = await whoami(gatehouse, key);
       assert.equal(answer.status, 200);
       assert.equal((answer.body.user as { email: string }).email, 'bob@example.com');

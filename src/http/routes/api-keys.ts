@@ -5,7 +5,7 @@ import type { AppContext } from '../../app/context.js';
 import { createAPIKey, deactivateAPIKey, listAPIKeys, type APIKeySummary } from '../../auth/api-keys.js';
 import type { CredentialVerifier } from '../../auth/principal.js';
 import { authenticateAPIRequest } from '../authenticate.js';
-import { NotFound } from '../errors.js';
+import { Conflict, NotFound } from '../errors.js';
 import { parseInput, requirePermission, requireSameOriginForCookieAuth } from '../guards.js';
 
 const organizationParams = z.object({ organizationId: z.string().min(1).max(64) });
@@ -42,6 +42,10 @@ export function registerAPIKeyRoutes(app: FastifyInstance, context: AppContext, 
     const { organizationId } = parseInput(organizationParams, request.params);
     requirePermission(principal, organizationId, 'api_keys.manage_own');
     const body = parseInput(createBody, request.body);
+    const existing = await listAPIKeys(context, organizationId, principal.user.id);
+    if (existing.some((key) => key.name === body.name && !key.deactivatedAt)) {
+      throw new Conflict(`You already have an active key named "${body.name}". Choose another name.`);
+    }
 
     const created = await createAPIKey(context, { organizationId, userId: principal.user.id, name: body.name });
     request.log.info({ event: 'api_key.created', apiKeyId: created.id, organizationId }, 'API key created');
