@@ -4,12 +4,14 @@ import type { Store } from './database.js';
 import * as initial from './migrations/0001_initial.js';
 import * as saml from './migrations/0002_saml.js';
 import * as verifiedDomains from './migrations/0003_verified_domains.js';
+import * as domainMappings from './migrations/0004_domain_mappings.js';
 
 // Migrations are imported statically so that the compiled package needs no file-system lookup.
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_saml': saml,
   '0003_verified_domains': verifiedDomains,
+  '0004_domain_mappings': domainMappings,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -17,6 +17,8 @@ export interface Database {
   saml_requests: SAMLRequestTable;
   saml_used_assertions: SAMLUsedAssertionTable;
   verified_domains: VerifiedDomainTable;
+  domain_mappings: DomainMappingTable;
+  membership_joins: MembershipJoinTable;
   identities: IdentityTable;
   sessions: SessionTable;
   sign_in_attempts: SignInAttemptTable;
@@ -217,4 +219,22 @@ export interface VerifiedDomainTable {
   verified_at: string | null;
   last_checked_at: string | null;
   last_error: string | null;
+}
+
+/** A verified domain whose new members join the organization in `group_id`. */
+export interface DomainMappingTable {
+  domain: string;
+  organization_id: string;
+  group_id: string;
+  created_at: string;
+}
+
+/** How a member joined: through which connection and, when one applied, which domain mapping. */
+export interface MembershipJoinTable {
+  organization_id: string;
+  user_id: string;
+  group_id: string;
+  connection_id: string | null;
+  mapping_domain: string | null;
+  created_at: string;
 }

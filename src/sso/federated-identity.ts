@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js';
 import { SignInFailed } from '../http/errors.js';
 import { addMembership } from '../model/memberships.js';
 import { createUser } from '../model/users.js';
+import { mappedGroupFor } from '../domains/mappings.js';
 
 /** Storage of a provider identity (an OIDC subject or a SAML NameID of one connection). */
 export interface IdentityStore {
@@ -29,7 +30,10 @@ export async function resolveFederatedIdentity(
     identities: IdentityStore;
     organizationId: string;
     connectionId: string;
+    /** Group for a new member: the connection's default, or the group an IdP group mapping chose. */
     groupId: string;
+    /** True when an IdP group mapping chose `groupId`; it then wins over a domain mapping. */
+    groupFromIdP?: boolean;
     email: string;
     name: string | null;
     intent: 'sign_in' | 'link';
@@ -37,6 +41,10 @@ export async function resolveFederatedIdentity(
   },
 ): Promise<string> {
   const now = context.clock();
+  // Read before the transaction: SQLite has one connection, which the transaction holds.
+  const emailDomain = input.email.slice(input.email.lastIndexOf('@') + 1);
+  const mappedGroupId = input.groupFromIdP ? undefined : await mappedGroupFor(context, input.organizationId, emailDomain);
+  const groupId = mappedGroupId ?? input.groupId;
 
   return context.store.db.transaction().execute(async (transaction) => {
     const existingUserId = await input.identities.find(transaction);
@@ -89,10 +97,21 @@ export async function resolveFederatedIdentity(
     }
 
     const user = await createUser(transaction, { email: input.email, name: input.name, now });
-    await addMembership(transaction, { organizationId: input.organizationId, userId: user.id, groupId: input.groupId, now });
+    await addMembership(transaction, { organizationId: input.organizationId, userId: user.id, groupId, now });
+    await transaction
+      .insertInto('membership_joins')
+      .values({
+        organization_id: input.organizationId,
+        user_id: user.id,
+        group_id: groupId,
+        connection_id: input.connectionId,
+        mapping_domain: mappedGroupId ? emailDomain : null,
+        created_at: now.toISOString(),
+      })
+      .execute();
     await input.identities.link(transaction, user.id);
     context.logger.info(
-      { event: 'user.created', userId: user.id, organizationId: input.organizationId, connectionId: input.connectionId },
+      { event: 'user.created', userId: user.id, organizationId: input.organizationId, connectionId: input.connectionId, mappingDomain: mappedGroupId ? emailDomain : null },
       'user created on first sign-in',
     );
     return user.id;

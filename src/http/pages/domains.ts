@@ -2,14 +2,18 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import type { AppContext } from '../../app/context.js';
 import type { CredentialVerifier, Principal } from '../../auth/principal.js';
+import { listDomainMappings, setDomainMapping } from '../../domains/mappings.js';
 import { claimDomain, listDomains, verificationRecord, verifyDomain } from '../../domains/verified-domains.js';
+import { planIncludes } from '../../model/plans.js';
 import { html } from '../../web/html.js';
 import { field } from '../../web/layout.js';
-import { Conflict, InvalidRequest } from '../errors.js';
+import { Conflict, InvalidRequest, PlanRequired } from '../errors.js';
 import { requirePermission } from '../guards.js';
 import { formField, requireCSRF, requirePageSession, sendPage } from './page.js';
 
 type Params = { Params: { organizationId: string } };
+
+const ROLE_LABEL = { owners: 'Owners', engineers: 'Engineers', viewers: 'Viewers' } as const;
 
 const STATUS_TEXT = { pending: 'Waiting for the DNS record', verified: 'Verified', failed: 'Verification lost: the record is gone' } as const;
 
@@ -22,6 +26,9 @@ export function registerDomainPages(app: FastifyInstance, context: AppContext, v
     options: { status?: number; domain?: string; error?: string; notice?: string } = {},
   ) => {
     const domains = await listDomains(context, organizationId);
+    const mappings = await listDomainMappings(context, organizationId);
+    const membership = page.principal.organizations.find((entry) => entry.organizationId === organizationId);
+    const mappingsAllowed = membership ? planIncludes(membership.plan, 'domain_mappings') : false;
     const base = `/orgs/${organizationId}/settings/domains`;
     return sendPage(reply, {
       status: options.status ?? 200,
@@ -35,13 +42,21 @@ verified domains regularly; a domain whose record disappears stops counting as v
 ${domains.length === 0
   ? html`<p>No domains yet.</p>`
   : html`<table>
-  <thead><tr><th scope="col">Domain</th><th scope="col">Status</th><th scope="col">TXT record to publish</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <thead><tr><th scope="col">Domain</th><th scope="col">Status</th><th scope="col">TXT record to publish</th><th scope="col">New members join</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${domains.map((domain) => {
     const record = verificationRecord(domain);
     return html`<tr>
     <td>${domain.domain}</td>
     <td>${STATUS_TEXT[domain.status]}${domain.last_error ? html`<p class="hint">${domain.last_error}</p>` : ''}</td>
     <td>Name <code>${record.name}</code><br>Value <code>${record.value}</code></td>
+    <td>${domain.status !== 'verified'
+      ? 'After verification'
+      : mappingsAllowed
+        ? html`<form class="inline" method="post" action="${base}/mapping"><input type="hidden" name="csrf_token" value="${page.csrfToken}"><input type="hidden" name="domain" value="${domain.domain}">
+          <label class="inline" for="mapping-${domain.domain}">Group for ${domain.domain}</label>
+          <select id="mapping-${domain.domain}" name="role">${(['', 'owners', 'engineers', 'viewers'] as const).map((role) => html`<option value="${role}"${(mappings.get(domain.domain) ?? '') === role ? html` selected` : ''}>${role ? ROLE_LABEL[role] : 'No mapping'}</option>`)}</select>
+          <button type="submit" class="secondary">Save</button></form>`
+        : 'Domain mappings need the Enterprise plan.'}</td>
     <td><form class="inline" method="post" action="${base}/verify"><input type="hidden" name="csrf_token" value="${page.csrfToken}"><input type="hidden" name="domain" value="${domain.domain}"><button type="submit" class="secondary" aria-label="Check ${domain.domain} now">Check now</button></form></td>
   </tr>`;
   })}</tbody>
@@ -78,6 +93,27 @@ ${domains.length === 0
       request.log.info({ event: 'domain.rejected', organizationId, reason: error.code }, 'domain claim rejected');
       return render(reply, page, organizationId, { status: error.status, domain: input, error: error.description });
     }
+  });
+
+  app.post<Params>('/orgs/:organizationId/settings/domains/mapping', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId } = request.params;
+    requirePermission(page.principal, organizationId, 'organization.manage');
+
+    const domain = formField(request, 'domain');
+    const role = formField(request, 'role');
+    if (role !== '' && role !== 'owners' && role !== 'engineers' && role !== 'viewers') throw new InvalidRequest('Choose Owners, Engineers, Viewers or no mapping.');
+    try {
+      await setDomainMapping(context, organizationId, domain, role === '' ? null : role);
+    } catch (error) {
+      if (!(error instanceof InvalidRequest) && !(error instanceof PlanRequired)) throw error;
+      request.log.info({ event: 'domain_mapping.rejected', organizationId, reason: error.code }, 'domain mapping rejected');
+      return render(reply, page, organizationId, { status: error.status, notice: error.description });
+    }
+    const notice = role === '' ? `New members from ${domain} join through their sign-in connection's default group.` : `New members from ${domain} join ${ROLE_LABEL[role]}.`;
+    return render(reply, page, organizationId, { notice });
   });
 
   app.post<Params>('/orgs/:organizationId/settings/domains/verify', async (request, reply) => {

@@ -126,7 +126,7 @@ export function registerSAMLPages(app: FastifyInstance, context: AppContext, _ve
 }
 
 function pendingOf(signIn: SAMLSignIn) {
-  return { connectionId: signIn.connection.id, assertionId: signIn.assertionId, nameId: signIn.nameId, email: signIn.email, name: signIn.name, groupId: signIn.groupId, linkUserId: null };
+  return { connectionId: signIn.connection.id, assertionId: signIn.assertionId, nameId: signIn.nameId, email: signIn.email, name: signIn.name, groupId: signIn.groupId, groupFromIdP: signIn.groupFromIdP, linkUserId: null };
 }
 
 async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SAMLSignIn): Promise<FastifyReply> {
@@ -155,6 +155,7 @@ async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SA
       organizationId: connection.organization_id,
       connectionId: connection.id,
       groupId: signIn.groupId,
+      groupFromIdP: signIn.groupFromIdP,
       email: signIn.email,
       name: signIn.name,
       intent: signIn.linkUserId ? 'link' : 'sign_in',

@@ -26,6 +26,8 @@ export interface SAMLSignIn {
   email: string;
   name: string | null;
   groupId: string;
+  /** True when an IdP group mapping chose groupId. */
+  groupFromIdP: boolean;
   idpInitiated: boolean;
   /** Set when the sign-in was started by "Link my account": attach the NameID to this user. */
   linkUserId: string | null;
@@ -131,7 +133,7 @@ export async function validateSAMLResponse(
     nameId: assertion.nameId,
     email: email.email,
     name,
-    groupId: await groupFor(context, connection, assertion),
+    ...(await groupFor(context, connection, assertion)),
     idpInitiated: facts.inResponseTo === undefined,
     linkUserId,
   };
@@ -208,14 +210,14 @@ function readEmail(connection: SAMLConnection, assertion: AssertionFacts) {
   return email;
 }
 
-async function groupFor(context: AppContext, connection: SAMLConnection, assertion: AssertionFacts): Promise<string> {
+async function groupFor(context: AppContext, connection: SAMLConnection, assertion: AssertionFacts): Promise<{ groupId: string; groupFromIdP: boolean }> {
   const mappings = JSON.parse(connection.group_mappings) as Record<string, string>;
   const groups = connection.attribute_groups ? assertion.attributes.get(connection.attribute_groups) ?? [] : [];
   const candidates = groups.map((group) => mappings[group]).filter((id): id is string => typeof id === 'string');
-  if (candidates.length === 0) return connection.default_group_id;
+  if (candidates.length === 0) return { groupId: connection.default_group_id, groupFromIdP: false };
   const rows = await context.store.db.selectFrom('permission_groups').select(['id', 'role']).where('id', 'in', candidates).execute();
   rows.sort((a, b) => (ROLE_RANK[b.role] ?? 0) - (ROLE_RANK[a.role] ?? 0));
-  return rows[0]?.id ?? connection.default_group_id;
+  return rows[0] ? { groupId: rows[0].id, groupFromIdP: true } : { groupId: connection.default_group_id, groupFromIdP: false };
 }
 
 function rejected(error: unknown): SignInFailed {
