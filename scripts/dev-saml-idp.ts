@@ -4,7 +4,7 @@
  * (password "password"). It is the same harness the interoperability tests use.
  *
  * Usage: npm run dev-saml-idp [-- --port 3901]. It prints the metadata URL to enter in Gatehouse,
- * then asks for the SP metadata URL that Gatehouse shows, and registers Gatehouse as an SP.
+ * then prompts for the SP metadata URL that Gatehouse shows, and registers Gatehouse as an SP.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

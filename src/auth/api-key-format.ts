@@ -14,7 +14,7 @@ const CHECKSUM_LENGTH = 6;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`);
 
-/** Why a string is not an API key; goes to logs, never to the client. */
+/** Reason a string is not an API key. It goes to the log, never to the client. */
 export type KeyFormatProblem = 'malformed' | 'bad_checksum';
 
 /** Generates a new API key string. */

@@ -132,7 +132,7 @@ function lookupFor(context: AppContext): (parameters: readonly unknown[]) => Pro
   return lookup;
 }
 
-/** The key lookup, compiled once: the key by its hash with its user, membership, organization and group. */
+/** Builds the key lookup, compiled once: the key by its hash with its user, membership, organization and group. */
 function buildKeyLookup(context: AppContext) {
   return context.store.db
     .selectFrom('api_keys')

@@ -1,6 +1,6 @@
 import type { MembershipView } from '../model/memberships.js';
 
-/** The authenticated caller of a request, as every handler sees it. */
+/** The authenticated caller of a request, as every handler receives it. */
 export interface Principal {
   user: { id: string; email: string; name: string | null };
   /** Organizations this credential may act in: all memberships for a session, one for an API key. */
@@ -8,7 +8,7 @@ export interface Principal {
   credential: { method: 'session'; sessionId: string } | { method: 'api_key'; apiKeyId: string };
 }
 
-/** Why a credential was not accepted; logged, never sent to the client. */
+/** Reason a credential was rejected. It is logged and never sent to the client. */
 export type RejectionReason =
   | 'malformed'
   | 'bad_checksum'

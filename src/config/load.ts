@@ -135,7 +135,7 @@ function loadOrCreateDevelopmentSecret(dataDir: string, warn: (message: string) 
     const stored = readFileSync(file, 'utf8').trim();
     const bytes = Buffer.from(stored, 'base64url');
     if (bytes.length < 32) {
-      throw new ConfigError(`${file} holds a secret shorter than 32 bytes. Delete the file to generate a new one, or set GATEHOUSE_SECRET.`);
+      throw new ConfigError(`${file} contains a secret shorter than 32 bytes. Delete the file to generate a new one, or set GATEHOUSE_SECRET.`);
     }
     warn(`WARNING: DEVELOPMENT MODE. Using the generated secret in ${file}. Set GATEHOUSE_ENV=production and GATEHOUSE_SECRET for real deployments.`);
     return bytes;

@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 const VERSION = 'v1';
 
 /**
- * Encrypts a secret with AES-256-GCM. The output is `v1.<iv>.<ciphertext>.<tag>` in base64url; the
+ * Encrypts a secret with AES-256-GCM. The output is `v1.<iv>.<ciphertext>.<tag>` in base64url. The
  * associated data binds it to the row it belongs to, so a sealed value copied to another row fails.
  */
 export function seal(key: Uint8Array, plaintext: string, associatedData: string): string {

@@ -229,7 +229,7 @@ export interface DomainMappingTable {
   created_at: string;
 }
 
-/** How a member joined: through which connection and, when one applied, which domain mapping. */
+/** Record of a member's join: the connection used and, when one applied, the domain mapping. */
 export interface MembershipJoinTable {
   organization_id: string;
   user_id: string;

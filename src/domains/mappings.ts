@@ -20,14 +20,17 @@ export async function setDomainMapping(context: AppContext, organizationId: stri
     throw new InvalidRequest(`${domain} is not verified for this organization. Verify it before mapping it.`, { field: 'domain' });
   }
 
-  await context.store.db.deleteFrom('domain_mappings').where('domain', '=', domain).where('organization_id', '=', organizationId).execute();
-  if (role) {
-    const groupId = await builtinGroupId(context.store.db, organizationId, role);
-    await context.store.db
-      .insertInto('domain_mappings')
-      .values({ domain, organization_id: organizationId, group_id: groupId, created_at: context.clock().toISOString() })
-      .execute();
-  }
+  // Read before the transaction: SQLite has one connection, which the transaction holds.
+  const groupId = role ? await builtinGroupId(context.store.db, organizationId, role) : null;
+  await context.store.db.transaction().execute(async (transaction) => {
+    await transaction.deleteFrom('domain_mappings').where('domain', '=', domain).where('organization_id', '=', organizationId).execute();
+    if (groupId) {
+      await transaction
+        .insertInto('domain_mappings')
+        .values({ domain, organization_id: organizationId, group_id: groupId, created_at: context.clock().toISOString() })
+        .execute();
+    }
+  });
   context.logger.info({ event: 'domain_mapping.set', organizationId, domain, role }, 'domain mapping changed');
 }
 

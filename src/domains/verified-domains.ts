@@ -7,7 +7,7 @@ import { normalizeDomain } from '../model/email.js';
 import { consumerMailDomains } from './consumer-domains.js';
 import { lookupTXT } from './dns.js';
 
-/** The TXT record an owner publishes to prove a domain: its name and exact value. */
+/** Returns the TXT record (name and exact value) that an owner publishes to prove a domain. */
 export function verificationRecord(domain: Pick<VerifiedDomainTable, 'domain' | 'token'>): { name: string; value: string } {
   return { name: `_gatehouse-challenge.${domain.domain}`, value: `gatehouse-domain-verification=${domain.token}` };
 }

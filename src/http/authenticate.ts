@@ -39,7 +39,7 @@ class InvalidRequestCredential extends InvalidRequest {
   }
 }
 
-/** The signed-in user of a page request, or undefined; never throws for a bad cookie. */
+/** Returns the signed-in user of a page request, or undefined when the cookie is missing or rejected. */
 export async function currentSession(
   context: AppContext,
   verifier: CredentialVerifier,

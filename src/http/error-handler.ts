@@ -10,8 +10,8 @@ export function wantsJSON(request: FastifyRequest): boolean {
 }
 
 /**
- * The one exit point for errors. ProtocolErrors send their code and safe description; Fastify's own
- * 4xx errors (bad JSON, body too large) send a generic description; everything else is a 500 whose
+ * The one exit point for errors. ProtocolErrors send their code and safe description. Fastify's own
+ * 4xx errors (bad JSON, body too large) send a generic description. Everything else is a 500 whose
  * details stay in the log.
  */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
@@ -26,8 +26,15 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     request.log.info({ code, detail: error.detail }, 'request rejected');
   } else if (isClientError(error)) {
     status = error.statusCode;
-    code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
-    description = status === 413 ? 'The request body is too large.' : status === 415 ? 'Unsupported content type.' : 'The request is malformed.';
+    code = 'invalid_request';
+    description = 'The request is malformed.';
+    if (status === 413) {
+      code = 'payload_too_large';
+      description = 'The request body is too large.';
+    } else if (status === 415) {
+      code = 'unsupported_media_type';
+      description = 'Unsupported content type.';
+    }
     request.log.info({ code, detail: error.code }, 'request rejected');
   } else {
     request.log.error({ err: error }, 'request failed');

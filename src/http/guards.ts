@@ -8,7 +8,7 @@ import { Forbidden, InvalidRequest, NotFound } from './errors.js';
 
 /**
  * Requires that the principal may perform `action` in the organization. An organization the caller
- * does not belong to answers 404, so ids of other organizations cannot be probed.
+ * does not belong to gets 404, so ids of other organizations cannot be probed.
  */
 export function requirePermission(principal: Principal, organizationId: string, action: Action): void {
   if (!principal.organizations.some((membership) => membership.organizationId === organizationId)) {

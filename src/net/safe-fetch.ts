@@ -48,10 +48,11 @@ export interface SafeFetchOptions {
 }
 
 /**
- * Fetches a document that a user named (such as IdP metadata) without letting the URL reach into
- * the server's network: https only, every resolved address must be public (private, loopback,
- * link-local, multicast and reserved ranges are refused), the connection goes to the address that
- * was checked (so DNS cannot change between check and use), no redirects, and a size and time cap.
+ * Fetches a document that a user named, such as IdP metadata, without letting the URL reach into
+ * the server's network. Only https is allowed, and every resolved address must be public: private,
+ * loopback, link-local, multicast and reserved ranges are rejected. The connection goes to the
+ * checked address, so DNS cannot change between check and use. Redirects are not followed, and
+ * size and time are capped.
  */
 export async function fetchPublicDocument(rawURL: string, options: SafeFetchOptions): Promise<string> {
   let url: URL;
@@ -80,7 +81,7 @@ export async function fetchPublicDocument(rawURL: string, options: SafeFetchOpti
       url,
       {
         // Connect to the checked address; TLS still verifies the certificate against the hostname.
-        // Node asks for a list (`all: true`) when it tries address families in turn.
+        // Node requests a list (`all: true`) when it tries address families in turn.
         lookup: ((_host: string, lookupOptions: { all?: boolean }, callback: (...args: unknown[]) => void) => {
           if (lookupOptions.all) callback(null, [{ address: target.address, family: target.family }]);
           else callback(null, target.address, target.family);

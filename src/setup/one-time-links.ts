@@ -32,7 +32,7 @@ export async function createOneTimeLink(
   return { url: `${context.config.publicUrl}${path}?token=${token}`, expiresAt };
 }
 
-/** Why a link cannot be used. */
+/** Reason a link cannot be used. */
 export type LinkProblem = 'unknown' | 'used' | 'expired';
 
 /** Checks a link without using it up, so the page behind it can show a form first. */
@@ -75,7 +75,8 @@ export async function consumeOneTimeLink(
     .executeTakeFirst();
   if (result.numUpdatedRows !== 1n) {
     const row = await transaction.selectFrom('one_time_links').select(['used_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
-    return { ok: false, problem: !row ? 'unknown' : row.used_at ? 'used' : 'expired' };
+    if (!row) return { ok: false, problem: 'unknown' };
+    return { ok: false, problem: row.used_at ? 'used' : 'expired' };
   }
   const row = await transaction.selectFrom('one_time_links').select(['user_id']).where('token_hash', '=', tokenHash).executeTakeFirstOrThrow();
   return { ok: true, userId: row.user_id };

@@ -35,7 +35,7 @@ for (const database of databaseCases) {
       await page.getByRole('button', { name: 'Sign in' }).click();
     }
 
-    it('sets up an organization, signs in through OIDC and uses a key created in the UI', async () => {
+    it('setup, OIDC sign-in and API key', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       page.on('console', (message) => {

@@ -141,7 +141,7 @@ for (const database of databaseCases) {
 
     it('refuses to link a provider identity with another email', async () => {
       const { linkAccount } = await import('../support/flows.js');
-      // The owner's session in a browser without the provider's cookies, so the provider asks who signs in.
+      // The owner's session in a browser without the provider's cookies, so the provider shows its login page.
       const host = new URL(gatehouse.url).host;
       const browser = new BrowserClient();
       browser.setCookie(host, 'gatehouse_session', owner.cookie(host, 'gatehouse_session')!);

@@ -43,7 +43,7 @@ for (const database of databaseCases) {
       );
     });
 
-    it('puts a first sign-in from a mapped domain into the mapped group and records why', async () => {
+    it('mapped domain sets the new member group', async () => {
       const path = `/orgs/${organizationId}/settings/domains`;
       const page = await owner.follow(`${gatehouse.url}${path}`);
       const claimed = await owner.request(`${gatehouse.url}${path}`, { form: { ...readForm(page.body, path).fields, domain: 'example.com' } });

@@ -22,7 +22,7 @@ for (const database of databaseCases) {
       await gatehouse?.close();
     });
 
-    it('takes an owner from setup link to a working API key and back to 401', async () => {
+    it('owner flow from setup link to revoked key', async () => {
       const browser = new BrowserClient();
       const organizationId = await setupOrganization(browser, gatehouse);
 
@@ -92,7 +92,7 @@ for (const database of databaseCases) {
       assert.ok(!/token=|code=|state=/.test(logs), 'the log has no query strings of setup links or callbacks');
     });
 
-    it('creates a new user in Engineers on first sign-in and lets them use the API', async () => {
+    it('first sign-in creates an engineer', async () => {
       const browser = new BrowserClient();
       const signedIn = await signIn(browser, gatehouse, idp, 'bob@example.com');
       assert.equal(signedIn.response.status, 200);

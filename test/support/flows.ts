@@ -22,7 +22,7 @@ export async function setupOrganization(
   return match[1]!;
 }
 
-/** Adds an OIDC connection through the settings form and returns the page that answered. */
+/** Adds an OIDC connection through the settings form and returns the response page. */
 export async function addConnection(
   browser: BrowserClient,
   gatehouse: TestGatehouse,

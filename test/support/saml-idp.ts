@@ -13,12 +13,12 @@ const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
 const EXCLUSIVE_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 
-/** A test identity provider key pair that only this suite holds. */
+/** Generates a test identity provider key pair that only this suite holds. */
 export async function testIdPKeys(name = 'Test IdP'): Promise<SPCredentials> {
   return generateSPCredentials(name, new Date(Date.now() - 60_000));
 }
 
-/** What a fixture response says; every field has a valid default for the connection under test. */
+/** Contents of a fixture response; every field has a valid default for the connection under test. */
 export interface ResponseFields {
   idpEntityId: string;
   acsURL: string;

@@ -43,7 +43,7 @@ export interface RunningSimpleSAMLphp {
   /** The SingleSignOnService endpoint, which the metadata lists with the HTTP-Redirect binding. */
   ssoURL: string;
   users: readonly SimpleSAMLphpUser[];
-  /** Trusts an SP, replacing any earlier entry with the same entity ID. The next request sees it. */
+  /** Trusts an SP, replacing any earlier entry with the same entity ID. SimpleSAMLphp reads it on the next request. */
   addServiceProvider(sp: { entityId: string; acsURL: string }): void;
   /** The URL that starts an unsolicited (IdP-initiated) sign-in to the SP with this entity ID. */
   idpInitiatedURL(spEntityId: string): string;

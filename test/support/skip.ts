@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 
 /**
  * Declares a suite, or, when `skip` names a missing component, a suite with one skipped test that
- * says what to install. Node's runner counts skipped tests but not skipped suites, so this keeps
+ * names what to install. Node's runner counts skipped tests but not skipped suites, so this keeps
  * the closing "skipped" count honest.
  */
 export function suite(name: string, skip: string | false, body: () => void): void {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { AppContext } from '../../app/context.js';
 
-/** Registers /healthz (the process is up) and /readyz (the database answers). */
+/** Registers /healthz (the process is up) and /readyz (the database responds). */
 export function registerHealthRoutes(app: FastifyInstance, context: AppContext): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 

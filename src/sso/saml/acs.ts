@@ -180,10 +180,11 @@ export async function consumeConfirmation(context: AppContext, connectionId: str
   }
 }
 
-/** Keeps the assertion ID until the assertion expires (plus the skew), so a second use fails on any node. */
+/**
+ * Keeps the assertion ID until the assertion expires (plus the skew), so a second use fails on any
+ * node. `serve` purges expired entries in the background (src/app/purge.ts).
+ */
 async function rememberAssertion(context: AppContext, connection: SAMLConnection, assertion: AssertionFacts): Promise<void> {
-  const now = context.clock();
-  await context.store.db.deleteFrom('saml_used_assertions').where('expires_at', '<', now.toISOString()).execute();
   try {
     await context.store.db
       .insertInto('saml_used_assertions')

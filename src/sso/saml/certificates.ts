@@ -9,7 +9,7 @@ export interface TrustedCertificate {
   fingerprint256: string;
 }
 
-/** Why a pasted certificate was not accepted; the message is shown next to the field. */
+/** Error for a rejected certificate; the message is shown next to the form field. */
 export class CertificateProblem extends Error {
   override name = 'CertificateProblem';
 }
