@@ -74,6 +74,8 @@ export async function serveGatehouse<Request, Reply extends { type: string }>(ki
       // GATEHOUSE_DOMAIN_RECHECK_MINUTES.
       dnsServers: [],
       domainRecheckSeconds: 21_600,
+      google: undefined,
+      mail: { smtpUrl: undefined, from: 'gatehouse@localhost.test' },
       trustProxy: false,
       // Fastify logs two info lines per request, which would dominate the profile. Warnings, such as
       // a rejected SAML response, go to stderr so that the parent's report on stdout stays clean.

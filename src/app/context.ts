@@ -17,6 +17,7 @@ export interface AppContext {
     apiKeyHash: Buffer;
     csrf: Buffer;
     secretEncryption: Buffer;
+    emailCodeHash: Buffer;
   };
 }
 
@@ -32,6 +33,7 @@ export function createContext(options: { config: Config; store: Store; logger: L
       apiKeyHash: deriveKey(config.secret, 'api-key-hash'),
       csrf: deriveKey(config.secret, 'csrf'),
       secretEncryption: deriveKey(config.secret, 'secret-encryption'),
+      emailCodeHash: deriveKey(config.secret, 'email-code-hash'),
     },
   };
 }

@@ -16,6 +16,10 @@ export interface Config {
   /** DNS servers for domain verification; empty means the system resolver. */
   dnsServers: string[];
   domainRecheckSeconds: number;
+  /** "Continue with Google"; undefined when no client is configured. */
+  google: { clientId: string; clientSecret: string; issuer: string } | undefined;
+  /** Outgoing mail for sign-in codes. Without smtpUrl, development logs codes and production sends none. */
+  mail: { smtpUrl: string | undefined; from: string };
   trustProxy: boolean;
   logLevel: string;
 }

@@ -52,6 +52,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (production && settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS) {
     problems.push('  GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS: must be false in production; it exists for local development only.');
   }
+  if (Boolean(settings.GATEHOUSE_GOOGLE_CLIENT_ID) !== Boolean(settings.GATEHOUSE_GOOGLE_CLIENT_SECRET)) {
+    problems.push('  GATEHOUSE_GOOGLE_CLIENT_ID and GATEHOUSE_GOOGLE_CLIENT_SECRET: set both to turn on Google sign-in, or neither.');
+  }
   if (production && settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH) {
     problems.push('  GATEHOUSE_ALLOW_LOOPBACK_FETCH: must be false in production; it exists for local development only.');
   }
@@ -88,6 +91,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
     allowLoopbackFetch: settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH ?? !production,
     dnsServers: settings.GATEHOUSE_DNS_SERVERS ? settings.GATEHOUSE_DNS_SERVERS.split(',') : [],
     domainRecheckSeconds: settings.GATEHOUSE_DOMAIN_RECHECK_MINUTES * 60,
+    google:
+      settings.GATEHOUSE_GOOGLE_CLIENT_ID && settings.GATEHOUSE_GOOGLE_CLIENT_SECRET
+        ? { clientId: settings.GATEHOUSE_GOOGLE_CLIENT_ID, clientSecret: settings.GATEHOUSE_GOOGLE_CLIENT_SECRET, issuer: settings.GATEHOUSE_GOOGLE_ISSUER }
+        : undefined,
+    mail: {
+      smtpUrl: settings.GATEHOUSE_SMTP_URL,
+      from: settings.GATEHOUSE_MAIL_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
+    },
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
   };

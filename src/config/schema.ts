@@ -19,6 +19,11 @@ export const settingDescriptions = {
   GATEHOUSE_ALLOW_LOOPBACK_FETCH: 'true to let SAML metadata URLs point at 127.0.0.1, ::1 or localhost, over http too (default true in development; must be false in production)',
   GATEHOUSE_DNS_SERVERS: 'comma-separated DNS servers (IP or IP:port) for domain verification; default: the system resolver',
   GATEHOUSE_DOMAIN_RECHECK_MINUTES: 'minutes between rechecks of verified domains (default 360)',
+  GATEHOUSE_GOOGLE_CLIENT_ID: 'OAuth client ID for "Continue with Google" (set with GATEHOUSE_GOOGLE_CLIENT_SECRET; Google sign-in is off without it)',
+  GATEHOUSE_GOOGLE_CLIENT_SECRET: 'OAuth client secret for "Continue with Google"',
+  GATEHOUSE_GOOGLE_ISSUER: 'OpenID issuer for Google sign-in (default https://accounts.google.com; change it only to test against another provider)',
+  GATEHOUSE_SMTP_URL: 'SMTP server for sign-in codes, smtp://user:password@host:587 (STARTTLS) or smtps://host:465; without it, development mode writes codes to the log and production sends no codes',
+  GATEHOUSE_MAIL_FROM: 'sender address of sign-in code emails (default no-reply@ the public URL\'s host)',
   GATEHOUSE_TRUST_PROXY: 'true when a reverse proxy sets X-Forwarded-For (default false)',
   GATEHOUSE_LOG_LEVEL: 'fatal, error, warn, info, debug or trace (default info)',
   GATEHOUSE_CONFIG_FILE: 'path to a JSON file whose keys are these variable names; environment variables win',
@@ -67,6 +72,19 @@ export const rawSettingsSchema = z.object({
     .regex(/^[0-9a-fA-F:.\[\]]+(,[0-9a-fA-F:.\[\]]+)*$/, 'must be IP addresses with optional ports, separated by commas')
     .optional(),
   GATEHOUSE_DOMAIN_RECHECK_MINUTES: positiveInteger(60 * 24 * 7).default(360),
+  GATEHOUSE_GOOGLE_CLIENT_ID: z.string().min(1).max(500).optional(),
+  GATEHOUSE_GOOGLE_CLIENT_SECRET: z.string().min(1).max(500).optional(),
+  GATEHOUSE_GOOGLE_ISSUER: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//.test(value), 'must start with https://')
+    .default('https://accounts.google.com'),
+  GATEHOUSE_SMTP_URL: z
+    .string()
+    .url()
+    .refine((value) => /^smtps?:\/\/[^/]/.test(value), 'must start with smtp:// or smtps://')
+    .optional(),
+  GATEHOUSE_MAIL_FROM: z.string().email().optional(),
   GATEHOUSE_TRUST_PROXY: booleanString.default(false),
   GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -24,6 +24,9 @@ export interface Database {
   sign_in_attempts: SignInAttemptTable;
   one_time_links: OneTimeLinkTable;
   api_keys: APIKeyTable;
+  google_identities: GoogleIdentityTable;
+  google_sign_in_attempts: GoogleSignInAttemptTable;
+  email_codes: EmailCodeTable;
 }
 
 export type Plan = 'free' | 'pro' | 'enterprise';
@@ -33,6 +36,8 @@ export interface OrganizationTable {
   id: string;
   name: string;
   plan: Plan;
+  /** 1 when members with an email in a verified domain must sign in through the organization's SSO. */
+  require_sso: Generated<number>;
   created_at: string;
 }
 
@@ -158,7 +163,7 @@ export interface SessionTable {
   id: string;
   token_hash: string;
   user_id: string;
-  method: 'oidc' | 'saml' | 'setup_link' | 'sign_in_link';
+  method: 'oidc' | 'saml' | 'google' | 'email_code' | 'setup_link' | 'sign_in_link';
   connection_id: string | null;
   created_at: string;
   last_seen_at: string;
@@ -236,5 +241,40 @@ export interface MembershipJoinTable {
   group_id: string;
   connection_id: string | null;
   mapping_domain: string | null;
+  /** How the member signed in when joining: 'oidc', 'saml', 'google' or 'email_code'; null before 0005. */
+  method: string | null;
   created_at: string;
+}
+
+/** A Google account (by its stable `sub`) linked to a user. */
+export interface GoogleIdentityTable {
+  subject: string;
+  user_id: string;
+  email: string;
+  /** The Workspace domain from the `hd` claim; null for consumer accounts. */
+  hosted_domain: string | null;
+  created_at: string;
+  last_sign_in_at: string;
+}
+
+/** A Google sign-in in progress, stored by the hash of its state. */
+export interface GoogleSignInAttemptTable {
+  state_hash: string;
+  browser_hash: string;
+  nonce: string;
+  code_verifier: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** An emailed one-time code; only its keyed hash is stored. */
+export interface EmailCodeTable {
+  id: string;
+  email: string;
+  code_hash: string;
+  browser_hash: string;
+  attempts: Generated<number>;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }

@@ -21,6 +21,8 @@ import { registerSetupPages } from './pages/setup.js';
 import { registerSAMLConnectionPages } from './pages/saml-connections.js';
 import { registerSAMLPages } from './pages/saml.js';
 import { registerSignInPages } from './pages/sign-in.js';
+import { registerEmailCodePages } from './pages/email-code.js';
+import { registerGooglePages } from './pages/google.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { stylesheet } from '../web/style.js';
 
@@ -72,6 +74,8 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerProjectRoutes(app, context, verifier);
   registerSetupPages(app, context, verifier);
   registerSignInPages(app, context, verifier);
+  registerEmailCodePages(app, context);
+  registerGooglePages(app, context);
   registerSAMLPages(app, context, verifier);
   registerSettingsPages(app, context, verifier);
   registerConnectionPages(app, context, verifier);

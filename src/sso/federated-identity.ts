@@ -38,6 +38,7 @@ export async function resolveFederatedIdentity(
     name: string | null;
     intent: 'sign_in' | 'link';
     linkUserId: string | null;
+    method: 'oidc' | 'saml';
   },
 ): Promise<string> {
   const now = context.clock();
@@ -106,6 +107,7 @@ export async function resolveFederatedIdentity(
         group_id: groupId,
         connection_id: input.connectionId,
         mapping_domain: mappedGroupId ? emailDomain : null,
+        method: input.method,
         created_at: now.toISOString(),
       })
       .execute();

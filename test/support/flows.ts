@@ -144,7 +144,7 @@ export async function callbackURLFor(browser: BrowserClient, gatehouse: TestGate
   throw new Error('the provider never redirected back to Gatehouse');
 }
 
-const countedTables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'sso_domains', 'saml_identities'] as const;
+const countedTables = ['organizations', 'users', 'memberships', 'membership_joins', 'identities', 'google_identities', 'sessions', 'api_keys', 'oidc_connections', 'sso_domains', 'saml_identities'] as const;
 
 /** Row counts of the tables that sign-in and key management write, to assert that nothing changed. */
 export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<(typeof countedTables)[number], number>> {
@@ -156,4 +156,26 @@ export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<(typ
     counts[table] = Number(row.count);
   }
   return counts;
+}
+
+/** Claims `domain` on Settings → Domains, publishes its TXT record on the test DNS server and verifies it. */
+export async function verifyDomainInUI(owner: BrowserClient, gatehouse: TestGatehouse, dns: { txt: Map<string, string[]> }, organizationId: string, domain: string): Promise<void> {
+  const path = `/orgs/${organizationId}/settings/domains`;
+  const page = await owner.follow(`${gatehouse.url}${path}`);
+  const claimed = await owner.request(`${gatehouse.url}${path}`, { form: { ...readForm(page.body, path).fields, domain } });
+  const body = await claimed.text();
+  assert.equal(claimed.status, 201, body);
+  const value = new RegExp(`<td>${domain.replaceAll('.', '\\.')}</td>[\\s\\S]*?Value <code>(gatehouse-domain-verification=[^<]+)</code>`).exec(body)![1]!;
+  dns.txt.set(`_gatehouse-challenge.${domain}`, [value]);
+  const verify = readForm(body, '/verify');
+  const verified = await owner.request(`${gatehouse.url}${verify.action}`, { form: { ...verify.fields, domain } });
+  assert.match(await verified.text(), new RegExp(`${domain.replaceAll('.', '\\.')} is verified`));
+}
+
+/** Maps a verified domain to a built-in group on Settings → Domains. */
+export async function mapDomainInUI(owner: BrowserClient, gatehouse: TestGatehouse, organizationId: string, domain: string, role: 'owners' | 'engineers' | 'viewers'): Promise<void> {
+  const page = await owner.follow(`${gatehouse.url}/orgs/${organizationId}/settings/domains`);
+  const form = readForm(page.body, '/mapping');
+  const saved = await owner.request(`${gatehouse.url}${form.action}`, { form: { ...form.fields, domain, role } });
+  assert.match(await saved.text(), new RegExp(`New members from ${domain.replaceAll('.', '\\.')} join`));
 }

@@ -49,6 +49,8 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
     allowLoopbackFetch: true,
     dnsServers: [],
     domainRecheckSeconds: 21_600,
+    google: undefined,
+    mail: { smtpUrl: undefined, from: 'gatehouse@localhost.test' },
     trustProxy: false,
     logLevel: 'info',
     ...overrides,

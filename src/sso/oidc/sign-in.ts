@@ -166,7 +166,7 @@ async function reachProvider(context: AppContext, connection: OIDCConnection): P
  * Summarises an openid-client error for the log: the messages and codes along the cause chain and the
  * claim involved. Claim values are left out.
  */
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
