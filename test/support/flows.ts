@@ -179,3 +179,26 @@ export async function mapDomainInUI(owner: BrowserClient, gatehouse: TestGatehou
   const saved = await owner.request(`${gatehouse.url}${form.action}`, { form: { ...form.fields, domain, role } });
   assert.match(await saved.text(), new RegExp(`New members from ${domain.replaceAll('.', '\\.')} join`));
 }
+
+/**
+ * Turns on "Continue with Google" against a Google-like provider. The redirect URI holds the port,
+ * which is known only once Gatehouse listens, so the setting is applied to the running instance.
+ */
+export function useGoogleProvider(gatehouse: TestGatehouse, idp: RunningIdP): void {
+  gatehouse.app.context.config.google = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret };
+}
+
+/** Clicks "Continue with Google" and signs in at the Google-like provider; returns the final page. */
+export async function signInWithGoogle(
+  browser: BrowserClient,
+  gatehouse: TestGatehouse,
+  idp: RunningIdP,
+  email: string,
+  start = '/signin',
+): Promise<{ response: Response; url: string; body: string }> {
+  const page = await browser.follow(`${gatehouse.url}${start}`);
+  const form = readForm(page.body, '/signin/google');
+  const loginPage = await browser.follow(`${gatehouse.url}${form.action}`, { form: form.fields });
+  if (new URL(loginPage.url).origin !== idp.issuer) return loginPage;
+  return loginAtIdP(browser, loginPage, { email, password: idp.password });
+}

@@ -79,8 +79,6 @@ export async function startGoogleSignIn(context: AppContext, input: { loginHint?
     nonce,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
-    // Lets a person with several Google accounts pick the right one each time.
-    prompt: 'select_account',
   };
   if (input.loginHint) parameters.login_hint = input.loginHint;
   return { authorizationURL: client.buildAuthorizationUrl(configuration, parameters).href, browserToken };
