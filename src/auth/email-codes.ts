@@ -13,12 +13,12 @@ const CODE_DIGITS = 6;
 export const CODE_SECONDS = 600;
 /** Wrong entries after which a code stops working. */
 export const MAX_ATTEMPTS = 5;
-/** Codes one address can receive per hour, so nobody can flood a mailbox or farm guesses. */
+/** Codes one address can receive per hour, which limits mailbox flooding and guessing across codes. */
 export const MAX_CODES_PER_HOUR = 5;
 
 /**
  * Creates a one-time code for `email` and mails it when the address can sign in (a member, or a
- * new person a domain mapping admits). The answer is the same either way, so the page does not
+ * new person a domain mapping admits). The response is the same either way, so the page does not
  * tell strangers which addresses have accounts. Returns the value for the browser-binding cookie.
  */
 export async function issueEmailCode(context: AppContext, email: NormalizedEmail): Promise<string> {

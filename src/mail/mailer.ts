@@ -9,7 +9,7 @@ export interface MailMessage {
   text: string;
 }
 
-/** How a message left Gatehouse: over SMTP, or into the log in development mode. */
+/** Delivery route of sign-in mail: SMTP, the log (development only), or none. */
 export type Delivery = 'smtp' | 'development_log' | 'disabled';
 
 const SMTP_TIMEOUT_MS = 10_000;
@@ -44,11 +44,12 @@ function transportFor(context: AppContext): Transporter {
   if (!transport) {
     const url = new URL(context.config.mail.smtpUrl!);
     const secure = url.protocol === 'smtps:';
+    const defaultPort = secure ? 465 : 587;
     // NOTE: smtp:// upgrades with STARTTLS only when the server offers it, as nodemailer does by
     // default; use smtps:// for a server across an untrusted network.
     transport = createTransport({
       host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: url.port ? Number(url.port) : secure ? 465 : 587,
+      port: url.port ? Number(url.port) : defaultPort,
       secure,
       auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
       connectionTimeout: SMTP_TIMEOUT_MS,

@@ -45,7 +45,7 @@ for (const database of databaseCases) {
       return browser.follow(`${gatehouse.url}/signin/code`, { form: { ...form.fields, code } });
     };
 
-    it('signs a member in with the code mailed over SMTP', async () => {
+    it('member signs in with mailed code', async () => {
       const { browser, page, mail, code } = await requestCode('alice@example.com');
       assert.equal(mail.from, 'gatehouse@localhost.test');
       assert.equal(mail.subject, `Your Gatehouse sign-in code: ${code}`);
@@ -58,7 +58,7 @@ for (const database of databaseCases) {
       assert.ok(!gatehouse.logs.some((line) => line.includes(code)), 'the code never reaches the log');
     });
 
-    it('refuses a code that was already used, and signs nobody in', async () => {
+    it('used code rejected', async () => {
       const { browser, page, code } = await requestCode('alice@example.com');
       const host = new URL(gatehouse.url).host;
       const cookie = browser.cookie(host, 'gatehouse_email_code')!;
@@ -75,7 +75,7 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
-    it('refuses an expired code', async () => {
+    it('expired code rejected', async () => {
       const { browser, page, code } = await requestCode('alice@example.com');
       const before = await tableCounts(gatehouse);
       gatehouse.clock.advance(601);
@@ -85,7 +85,7 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
-    it('stops a code after five wrong entries, even when the sixth is right', async () => {
+    it('five wrong entries end the code', async () => {
       const { browser, page, code } = await requestCode('alice@example.com');
       const host = new URL(gatehouse.url).host;
       const cookie = browser.cookie(host, 'gatehouse_email_code')!;
@@ -109,7 +109,7 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
-    it('rejects a code that is not six digits without counting it', async () => {
+    it('malformed code not counted', async () => {
       const { browser, page } = await requestCode('alice@example.com');
       const answer = await enterCode(browser, page, '12ab');
       assert.equal(answer.response.status, 400);
@@ -118,7 +118,7 @@ for (const database of databaseCases) {
       assert.equal(Number(row.attempts), 0);
     });
 
-    it('admits a new colleague through a domain mapping and records the join', async () => {
+    it('domain mapping admits new colleague', async () => {
       await setPlan(gatehouse.app.context.store.db, organizationId, 'enterprise');
       await verifyDomainInUI(owner, gatehouse, dns, organizationId, 'example.com');
       await mapDomainInUI(owner, gatehouse, organizationId, 'example.com', 'viewers');
@@ -138,7 +138,7 @@ for (const database of databaseCases) {
       assert.deepEqual(join, [{ role: 'viewers', mappingDomain: 'example.com', method: 'email_code', connectionId: null }]);
     });
 
-    it('limits codes to five an hour per address', async () => {
+    it('five codes per hour per address', async () => {
       gatehouse.clock.advance(3601);
       for (let sent = 0; sent < 5; sent += 1) await startSignIn(new BrowserClient(), gatehouse, 'limit@example.com');
       const sixth = await startSignIn(new BrowserClient(), gatehouse, 'limit@example.com');
@@ -149,7 +149,7 @@ for (const database of databaseCases) {
 }
 
 suite('email sign-in codes without SMTP in production', databaseCases[0]!.skip, () => {
-  it('offers no code and says that no sign-in method serves the domain', async () => {
+  it('no codes without SMTP in production', async () => {
     const gatehouse = await startGatehouse(databaseCases[0]!, { env: 'production' });
     try {
       const owner = new BrowserClient();

@@ -116,7 +116,7 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
-    it('answers an unknown address with the code page and sends nothing, so it does not reveal who has an account', async () => {
+    it('unknown address gets code page, no mail', async () => {
       const before = await tableCounts(gatehouse);
       const attemptsBefore = await gatehouse.app.context.store.db.selectFrom('sign_in_attempts').selectAll().execute();
       const browser = new BrowserClient();

@@ -48,14 +48,14 @@ for (const database of databaseCases) {
     const requireSSOFlag = async () =>
       (await gatehouse.app.context.store.db.selectFrom('organizations').select('require_sso').where('id', '=', organizationId).executeTakeFirstOrThrow()).require_sso;
 
-    it('refuses to require SSO before a verified domain is served by an SSO connection', async () => {
+    it('requires a served verified domain', async () => {
       const answer = await setRequireSSO(setupBrowser, '1');
       assert.equal(answer.response.status, 400);
       assert.match(answer.body, /Before requiring SSO, verify a domain and add an SSO connection that serves it\./);
       assert.equal(await requireSSOFlag(), 0);
     });
 
-    it('refuses when the owner is not signed in through SSO, so that they cannot lock themselves out', async () => {
+    it('owner without SSO session rejected', async () => {
       await verifyDomainInUI(setupBrowser, gatehouse, dns, organizationId, 'example.com');
       const before = await tableCounts(gatehouse);
       const answer = await setRequireSSO(setupBrowser, '1');
@@ -65,7 +65,7 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
-    it('ends the sessions that did not come through SSO when it is turned on', async () => {
+    it('enabling ends non-SSO sessions', async () => {
       const viaGoogle = new BrowserClient();
       assert.equal((await signInWithGoogle(viaGoogle, gatehouse, google, 'alice@example.com')).response.status, 200);
       const viaSSO = new BrowserClient();
@@ -83,7 +83,7 @@ for (const database of databaseCases) {
       assert.equal(ended.url, `${gatehouse.url}/signin`);
     });
 
-    it('sends a member who picks Google to the organization’s SSO instead', async () => {
+    it('Google sign-in redirected to SSO', async () => {
       const before = await tableCounts(gatehouse);
       const browser = new BrowserClient();
       const page = await browser.follow(`${gatehouse.url}/signin`);
@@ -97,7 +97,7 @@ for (const database of databaseCases) {
       assert.ok(gatehouse.logs.some((line) => line.includes('"event":"sign_in.sso_required"')));
     });
 
-    it('lets members in through SSO and stops requiring it when turned off', async () => {
+    it('turning off restores Google sign-in', async () => {
       const viaSSO = new BrowserClient();
       assert.equal((await signIn(viaSSO, gatehouse, sso, 'alice@example.com')).response.status, 200);
       const answer = await setRequireSSO(viaSSO, '0');

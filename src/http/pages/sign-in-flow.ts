@@ -11,8 +11,8 @@ import { startSAMLSignIn } from './saml.js';
 import { renderSignIn } from './sign-in.js';
 
 /**
- * Where the browser goes after signing in. SameSite=None, because a SAML response arrives as a
- * cross-site POST on which browsers send no Lax cookie; the value is only ever a local path.
+ * Cookie with the local path to open after sign-in. It is SameSite=None because a SAML response
+ * arrives as a cross-site POST, on which browsers send no Lax cookie. Its value is only a local path.
  */
 const RETURN_TO_COOKIE = 'gatehouse_return_to';
 const RETURN_TO_SECONDS = 1800;
@@ -68,7 +68,7 @@ export async function startSSO(context: AppContext, reply: FastifyReply, route: 
 }
 
 /**
- * Answers SSORequired: sends the person on to the SSO connection that serves their domain in the
+ * Handles SSORequired: sends the person on to the SSO connection that serves their domain in the
  * enforcing organization, or explains why that is not possible.
  */
 export async function sendToRequiredSSO(

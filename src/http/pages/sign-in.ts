@@ -21,7 +21,7 @@ import { EMAIL_CODE_COOKIE, EMAIL_CODE_COOKIE_SECONDS } from './email-code.js';
 import { formField, requireCSRF, sendPage } from './page.js';
 import { finishSignIn, rememberReturnTo, safeReturnPath, startSSO } from './sign-in-flow.js';
 
-/** What the sign-in page shows besides the empty form. */
+/** Status, prefilled email and messages of the sign-in page. */
 export interface SignInPageOptions {
   status?: number;
   email?: string;
@@ -32,8 +32,8 @@ export interface SignInPageOptions {
 /**
  * Renders the sign-in page: the email first (home-realm discovery), and "Continue with Google" when
  * configured. The responses to both forms redirect to an identity provider, and browsers apply
- * form-action to those redirects; the provider is known only after the email is entered, so the
- * page allows any https origin (and loopback http when development issuers are allowed).
+ * form-action to those redirects. The provider is known only after the email is entered, so the
+ * page allows any https origin, and loopback http when development issuers are allowed.
  */
 export function renderSignIn(context: AppContext, request: FastifyRequest, reply: FastifyReply, options: SignInPageOptions): FastifyReply {
   const csrfToken = pageCSRFToken(context, request, reply, undefined);

@@ -84,7 +84,7 @@ export async function startGoogleSignIn(context: AppContext, input: { loginHint?
   return { authorizationURL: client.buildAuthorizationUrl(configuration, parameters).href, browserToken };
 }
 
-/** What Google asserted about the person, after the ID token was verified. */
+/** Claims about the person from Google's verified ID token. */
 export interface GoogleAccount {
   subject: string;
   email: NormalizedEmail;
@@ -158,9 +158,9 @@ export function googleIsAuthoritative(account: GoogleAccount): boolean {
 }
 
 /**
- * Maps a Google account to a user. A linked subject wins; otherwise, only when Google is
- * authoritative for the address, the account links to the existing member with that email or joins
- * through a domain mapping. Throws SignInFailed or SSORequired.
+ * Maps a Google account to a user. A linked subject wins. Otherwise the account links to the
+ * existing member with that email, or joins through a domain mapping, but only when Google is
+ * authoritative for the address. Throws SignInFailed or SSORequired.
  */
 export async function resolveGoogleAccount(context: AppContext, account: GoogleAccount): Promise<string> {
   const now = context.clock().toISOString();
