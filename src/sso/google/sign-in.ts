@@ -1,12 +1,12 @@
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 
 import { addSeconds, type AppContext } from '../../app/context.js';
 import { userForProvenEmail } from '../../auth/proven-email.js';
-import { constantTimeEqual, randomToken, sha256Hex } from '../../crypto/tokens.js';
+import { sha256Hex } from '../../crypto/tokens.js';
 import { ProviderUnavailable, SignInFailed } from '../../http/errors.js';
 import { normalizeDomain, normalizeEmail, type NormalizedEmail } from '../../model/email.js';
 import { discoverIssuer, isAllowedIssuerURL } from '../oidc/client-config.js';
-import { describeError } from '../oidc/sign-in.js';
+import { checkCallback, describeError, prepareCodeFlow, redeemCode } from '../oidc/code-flow.js';
 
 /** Seconds a person has to finish signing in at Google. */
 const ATTEMPT_SECONDS = 600;
@@ -54,34 +54,18 @@ async function googleConfiguration(context: AppContext): Promise<client.Configur
  */
 export async function startGoogleSignIn(context: AppContext, input: { loginHint?: string }): Promise<{ authorizationURL: string; browserToken: string }> {
   const configuration = await googleConfiguration(context);
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const codeVerifier = client.randomPKCECodeVerifier();
-  const browserToken = randomToken(32);
+  const flow = await prepareCodeFlow(configuration, {
+    redirectURI: googleCallbackURL(context),
+    scope: 'openid email profile',
+    ...(input.loginHint ? { loginHint: input.loginHint } : {}),
+  });
   const now = context.clock();
 
   await context.store.db
     .insertInto('google_sign_in_attempts')
-    .values({
-      state_hash: sha256Hex(state),
-      browser_hash: sha256Hex(browserToken),
-      nonce,
-      code_verifier: codeVerifier,
-      created_at: now.toISOString(),
-      expires_at: addSeconds(now, ATTEMPT_SECONDS),
-    })
+    .values({ ...flow.stored, created_at: now.toISOString(), expires_at: addSeconds(now, ATTEMPT_SECONDS) })
     .execute();
-
-  const parameters: Record<string, string> = {
-    redirect_uri: googleCallbackURL(context),
-    scope: 'openid email profile',
-    state,
-    nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-  };
-  if (input.loginHint) parameters.login_hint = input.loginHint;
-  return { authorizationURL: client.buildAuthorizationUrl(configuration, parameters).href, browserToken };
+  return { authorizationURL: flow.authorizationURL, browserToken: flow.browserToken };
 }
 
 /** Claims about the person from Google's verified ID token. */
@@ -107,35 +91,10 @@ export async function completeGoogleSignIn(
 
   // Deleting first makes the attempt single use even when the same callback arrives twice at once.
   const attempt = await context.store.db.deleteFrom('google_sign_in_attempts').where('state_hash', '=', sha256Hex(state)).returningAll().executeTakeFirst();
-  if (!attempt) throw new SignInFailed('invalid_state', 'This sign-in response is unknown or was already used. Start signing in again.');
-  if (attempt.expires_at <= context.clock().toISOString()) throw new SignInFailed('invalid_state', 'This sign-in took too long. Start signing in again.');
-  if (!input.browserToken || !constantTimeEqual(sha256Hex(input.browserToken), attempt.browser_hash)) {
-    throw new SignInFailed('invalid_state', 'This sign-in was started in another browser. Start signing in again here.', 'browser binding mismatch');
-  }
-
-  const providerError = input.query.get('error');
-  if (providerError) {
-    const code = /^[\x20-\x7e]{1,64}$/.test(providerError) ? providerError : 'invalid_response';
-    throw new SignInFailed(code, `Google returned an error (${code}). Try again.`);
-  }
+  checkCallback(attempt, { query: input.query, browserToken: input.browserToken, now: context.clock(), providerName: 'Google' });
 
   const configuration = await googleConfiguration(context);
-  const currentURL = new URL(googleCallbackURL(context));
-  currentURL.search = input.query.toString();
-  let claims: client.IDToken;
-  try {
-    const tokens = await client.authorizationCodeGrant(configuration, currentURL, {
-      pkceCodeVerifier: attempt.code_verifier,
-      expectedState: state,
-      expectedNonce: attempt.nonce,
-      idTokenExpected: true,
-    });
-    const idToken = tokens.claims();
-    if (!idToken) throw new Error('token response has no ID token');
-    claims = idToken;
-  } catch (error) {
-    throw new SignInFailed('invalid_grant', 'Google’s response could not be verified. Try again.', describeError(error));
-  }
+  const claims = await redeemCode(configuration, { callbackURL: googleCallbackURL(context), query: input.query, attempt, providerName: 'Google' });
 
   const email = typeof claims.email === 'string' ? normalizeEmail(claims.email) : null;
   if (!email) throw new SignInFailed('invalid_claims', 'Google did not send an email address.', 'email claim missing');
