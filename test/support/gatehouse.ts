@@ -51,6 +51,10 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
     domainRecheckSeconds: 21_600,
     trustProxy: false,
     logLevel: 'info',
+    deployment: 'self-hosted',
+    gateway: { enabled: true, timeoutSeconds: 30, exchangeTimeoutSeconds: 10 },
+    keyEncryptionKeys: [],
+    issuerKeyRotationSeconds: 30 * 86_400,
     ...overrides,
   };
   const app = await createApp(config, { clock: clock.now, logDestination, database: target });
