@@ -29,7 +29,8 @@ export interface SigningKey {
   retiresAt: Date | undefined;
 }
 
-const importedKeys = new Map<string, Promise<CryptoKey>>();
+/** Imported private keys per application context, by kid; importing PKCS #8 costs about a millisecond. */
+const importedKeys = new WeakMap<AppContext, Map<string, Promise<CryptoKey>>>();
 
 function associatedData(kid: string): string {
   return `issuer_signing_key:${kid}`;
@@ -123,12 +124,18 @@ export async function activeSigningKey(context: AppContext): Promise<{ kid: stri
   const row = rows.filter((candidate) => new Date(candidate.activates_at) <= now).at(-1);
   if (!row) throw new Error('no issuer signing key is active');
 
-  let imported = importedKeys.get(row.kid);
+  let cache = importedKeys.get(context);
+  if (!cache) {
+    cache = new Map();
+    importedKeys.set(context, cache);
+  }
+  let imported = cache.get(row.kid);
   if (!imported) {
     const pkcs8 = decryptSecret(context.keys.keyRing, { keyId: row.key_encryption_key_id, sealed: row.private_key_sealed }, associatedData(row.kid));
     imported = importPKCS8(pkcs8, 'RS256');
-    importedKeys.set(row.kid, imported);
-    imported.catch(() => importedKeys.delete(row.kid));
+    cache.set(row.kid, imported);
+    const entries = cache;
+    imported.catch(() => entries.delete(row.kid));
   }
   return { kid: row.kid, privateKey: await imported };
 }

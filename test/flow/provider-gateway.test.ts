@@ -143,6 +143,15 @@ for (const database of databaseCases) {
       assert.equal(azure.get('scope'), 'https://cognitiveservices.azure.com/.default');
     });
 
+    it('shares one exchange among concurrent calls', async () => {
+      // OpenAI tokens live no longer than the five-minute identity token, so they are all due now.
+      gatehouse.clock.advance(300);
+      const before = fakes.openai.tokenRequests().length;
+      const answers = await Promise.all(Array.from({ length: 5 }, () => chat(gatehouse, gatehouseKey, federatedModel('openai'))));
+      assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 200, 200]);
+      assert.equal(fakes.openai.tokenRequests().length - before, 1);
+    });
+
     it('streams chat completions as server-sent events', async () => {
       const answer = await chat(gatehouse, gatehouseKey, keyModel('openai'), { stream: true });
       assert.equal(answer.status, 200);
