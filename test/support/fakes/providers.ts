@@ -21,6 +21,8 @@ export interface FakeProvider {
   federation: Record<string, string>;
   /** The `sub` the provider's trust configuration (mapping, rule or credential) accepts. */
   expectedSubject: string | undefined;
+  /** Accepts any subject it returns true for, in place of expectedSubject (a wildcard mapping). */
+  acceptSubject?: (subject: string) => boolean;
   /** Tokens the fake issued, with their expiry. */
   issuedTokens: Map<string, Date>;
   /** When set, the model API rejects every token the fake issued, as after a revoked mapping. */
@@ -91,7 +93,8 @@ export async function startFakeProvider(kind: FakeKind, options: { issuer: strin
     const expiresAt = fake.issuedTokens.get(token);
     return expiresAt !== undefined && expiresAt > options.now();
   };
-  const subjectMatches = (subject: unknown) => fake.expectedSubject !== undefined && subject === fake.expectedSubject;
+  const subjectMatches = (subject: unknown) =>
+    typeof subject === 'string' && (fake.acceptSubject ? fake.acceptSubject(subject) : fake.expectedSubject !== undefined && subject === fake.expectedSubject);
 
   const isTokenPath = (path: string) =>
     path === '/oauth/token' || path === '/v1/oauth/token' || path === '/v1/token' || path.endsWith(':generateAccessToken') || /^\/[^/]+\/oauth2\/v2\.0\/token$/.test(path);
