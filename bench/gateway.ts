@@ -3,11 +3,12 @@
  *
  *   npx tsx bench/gateway.ts [--database sqlite|postgres] [--requests N] [--rounds N] [--cold N]
  *
- * Four modes, measured in alternating rounds of sequential requests on one keep-alive connection:
- * the fake called directly with its key, the gateway with a stored key, the gateway with a cached
- * federation token, and the gateway with a cold federation binding (every request goes to another
- * organization's provider, so Gatehouse signs an identity token and the fake verifies it and
- * exchanges it before the model call). The fake runs in this process, Gatehouse in a forked child.
+ * It measures four modes in alternating rounds of sequential requests on one keep-alive connection.
+ * The modes are the fake called directly with its key, the gateway with a stored key, the gateway
+ * with a cached federation token, and the gateway with a cold federation binding. In the last
+ * mode every request goes to another organization's provider, so Gatehouse signs an identity
+ * token, which the fake verifies and exchanges before the model call. The fake runs in this
+ * process, Gatehouse in a forked child.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -107,7 +108,7 @@ async function serve(options: Options): Promise<void> {
   );
 }
 
-/** Sends one chat completion and returns its latency in milliseconds; throws unless the answer is 200. */
+/** Sends one chat completion and returns its latency in milliseconds. Throws unless the status is 200. */
 async function timedCall(url: string, headers: Record<string, string>, model: string): Promise<number> {
   const started = process.hrtime.bigint();
   const response = await fetch(url, {

@@ -23,7 +23,7 @@ export const settingDescriptions = {
   GATEHOUSE_LOG_LEVEL: 'fatal, error, warn, info, debug or trace (default info)',
   GATEHOUSE_DEPLOYMENT: 'hosted or self-hosted (default self-hosted); workload identity federation to AI providers needs hosted',
   GATEHOUSE_GATEWAY: 'true to serve the model gateway (/v1/chat/completions, /v1/messages) (default true)',
-  GATEHOUSE_GATEWAY_TIMEOUT_SECONDS: 'seconds to wait for an AI provider to start answering a gateway request (default 120)',
+  GATEHOUSE_GATEWAY_TIMEOUT_SECONDS: 'seconds to wait for the response headers of an AI provider in the gateway (default 120)',
   GATEHOUSE_TOKEN_EXCHANGE_TIMEOUT_SECONDS: 'seconds to wait for a provider token endpoint during workload identity federation (default 10)',
   GATEHOUSE_KEY_ENCRYPTION_KEYS: 'comma-separated ID:KEY pairs, KEY being 32 random bytes as base64url; the first encrypts, all decrypt (default: one key derived from GATEHOUSE_SECRET)',
   GATEHOUSE_ISSUER_KEY_ROTATION_DAYS: 'days each signing key of the federation issuer signs before the next one takes over, 2-365 (default 30)',

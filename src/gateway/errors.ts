@@ -28,17 +28,17 @@ export class UpstreamCredentialRejected extends ProtocolError {
   }
 }
 
-/** 502: the provider failed (5xx, connection error, unreadable answer) on every attempt. */
+/** 502: the provider failed (5xx, connection error, unreadable response) on every attempt. */
 export class UpstreamUnavailable extends ProtocolError {
   constructor(providerName: string, detail: string) {
-    super(502, 'upstream_unavailable', `The provider "${providerName}" failed to answer. Try again later.`, { detail });
+    super(502, 'upstream_unavailable', `The provider "${providerName}" returned errors or could not be reached. Try again later.`, { detail });
   }
 }
 
-/** 504: the provider did not start answering within GATEHOUSE_GATEWAY_TIMEOUT_SECONDS. */
+/** 504: the provider sent no response headers within GATEHOUSE_GATEWAY_TIMEOUT_SECONDS. */
 export class UpstreamTimeout extends ProtocolError {
   constructor(providerName: string, seconds: number) {
-    super(504, 'upstream_timeout', `The provider "${providerName}" did not answer within ${seconds} s. Try again later.`, { detail: `timeout after ${seconds} s` });
+    super(504, 'upstream_timeout', `The provider "${providerName}" did not respond within ${seconds} s. Try again later.`, { detail: `timeout after ${seconds} s` });
   }
 }
 
@@ -65,14 +65,14 @@ export class ProviderTokenRejected extends ProtocolError {
   }
 }
 
-/** 502 or 504: the provider's token endpoint failed, timed out or answered something unreadable. */
+/** 502 or 504: the provider's token endpoint failed, timed out or returned something unreadable. */
 export class ProviderTokenUnavailable extends ProtocolError {
   constructor(providerName: string, problem: 'timeout' | 'failed', detail: string) {
     super(
       problem === 'timeout' ? 504 : 502,
       problem === 'timeout' ? 'provider_token_timeout' : 'provider_token_unavailable',
       problem === 'timeout'
-        ? `The token endpoint of "${providerName}" did not answer in time. Try again later.`
+        ? `The token endpoint of "${providerName}" did not respond in time. Try again later.`
         : `The token endpoint of "${providerName}" failed to issue a token. Try again later.`,
       { detail },
     );

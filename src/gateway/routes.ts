@@ -16,7 +16,7 @@ import { sendToProvider, type UpstreamAPI } from './upstream.js';
 
 /** Largest request body the gateway accepts; chat requests with images or long contexts are large. */
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
-/** Largest non-streamed provider answer the gateway buffers. */
+/** Largest non-streamed provider response the gateway buffers. */
 const RESPONSE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 const chatBody = z.looseObject({
@@ -65,7 +65,7 @@ function scrub(text: string, secret: string): string {
 
 async function readLimited(response: Response): Promise<string> {
   const text = await response.text();
-  if (Buffer.byteLength(text) > RESPONSE_LIMIT_BYTES) throw new Error(`provider answer larger than ${RESPONSE_LIMIT_BYTES} bytes`);
+  if (Buffer.byteLength(text) > RESPONSE_LIMIT_BYTES) throw new Error(`provider response is larger than ${RESPONSE_LIMIT_BYTES} bytes`);
   return text;
 }
 

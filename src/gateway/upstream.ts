@@ -17,7 +17,7 @@ export interface UpstreamRequest {
   signal: AbortSignal;
 }
 
-/** The provider's answer, with the credential used, so that pass-through bodies can be scrubbed of it. */
+/** The provider's response, with the credential used, so that pass-through bodies can be scrubbed of it. */
 export interface UpstreamResponse {
   response: Response;
   credential: ProviderCredential;
@@ -73,10 +73,10 @@ function delay(milliseconds: number): Promise<void> {
 }
 
 /**
- * Sends a request to the provider with its credential and returns the first answer worth passing
- * on: 2xx, or a 4xx about the caller's request. Connection failures and 5xx answers are retried up
- * to MAX_ATTEMPTS in all, with backoff; a timeout is not retried, because the caller has already
- * waited the whole timeout. A rejected federated token is dropped and exchanged once more; a
+ * Sends a request to the provider with its credential and returns the first response worth passing
+ * on: 2xx, or a 4xx about the caller's request. Connection failures and 5xx responses are retried up
+ * to MAX_ATTEMPTS in all, with backoff. A timeout is not retried, because the caller has already
+ * waited the whole timeout. A rejected federated token is dropped and exchanged once more, but a
  * rejected stored key is not retried. Throws a gateway error otherwise.
  */
 export async function sendToProvider(context: AppContext, provider: ResolvedProvider, request: UpstreamRequest): Promise<UpstreamResponse> {
@@ -88,7 +88,7 @@ export async function sendToProvider(context: AppContext, provider: ResolvedProv
   let exchangedAgain = false;
 
   for (let attempt = 1; ; attempt += 1) {
-    // The timeout covers the wait for response headers only; a streamed answer may take longer.
+    // The timeout covers the wait for response headers only, because a streamed response may take longer.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new UpstreamTimeout(provider.name, timeoutSeconds)), timeoutSeconds * 1000);
     const abortOnCallerGone = () => controller.abort(new Error('caller disconnected'));

@@ -9,8 +9,8 @@ import type { IssuerSigningKeyTable } from '../db/schema.js';
 export const IDENTITY_TOKEN_SECONDS = 300;
 
 /**
- * How long a key is published before it signs. Anthropic asks for at least 15 minutes and OpenAI
- * caches a JWKS for 10 minutes; a day leaves room for slower caches and for clock skew.
+ * How long a key is published before it signs. Anthropic requires at least 15 minutes and OpenAI
+ * caches a JWKS for 10 minutes, so a day leaves room for slower caches and for clock skew.
  */
 export const PREPUBLISH_SECONDS = 86_400;
 

@@ -75,7 +75,7 @@ for (const database of databaseCases) {
       anthropic.tokenFaults.push({ type: 'slow', milliseconds: 1500 });
       const answer = await chat(gatehouse, gatehouseKey, 'claude-federated');
       assert.equal(answer.status, 504);
-      assert.deepEqual(answer.json, { error: 'provider_token_timeout', error_description: 'The token endpoint of "Anthropic WIF" did not answer in time. Try again later.' });
+      assert.deepEqual(answer.json, { error: 'provider_token_timeout', error_description: 'The token endpoint of "Anthropic WIF" did not respond in time. Try again later.' });
     });
 
     it('rejects malformed JSON from the token endpoint', async () => {
@@ -132,7 +132,7 @@ for (const database of databaseCases) {
       openai.modelFaults.push({ type: 'status', status: 503 }, { type: 'status', status: 500 }, { type: 'status', status: 502 }, { type: 'status', status: 500 });
       const answer = await chat(gatehouse, gatehouseKey, 'gpt-key');
       assert.equal(answer.status, 502);
-      assert.deepEqual(answer.json, { error: 'upstream_unavailable', error_description: 'The provider "OpenAI key" failed to answer. Try again later.' });
+      assert.deepEqual(answer.json, { error: 'upstream_unavailable', error_description: 'The provider "OpenAI key" returned errors or could not be reached. Try again later.' });
       assert.equal(openai.modelRequests().length - before, 3);
     });
 
@@ -147,7 +147,7 @@ for (const database of databaseCases) {
       openai.modelFaults.push({ type: 'slow', milliseconds: 1500 });
       const answer = await chat(gatehouse, gatehouseKey, 'gpt-key');
       assert.equal(answer.status, 504);
-      assert.deepEqual(answer.json, { error: 'upstream_timeout', error_description: 'The provider "OpenAI key" did not answer within 1 s. Try again later.' });
+      assert.deepEqual(answer.json, { error: 'upstream_timeout', error_description: 'The provider "OpenAI key" did not respond within 1 s. Try again later.' });
       assert.equal(openai.modelRequests().length - before, 1);
     });
 

@@ -79,7 +79,7 @@ export function registerProviderPages(app: FastifyInstance, context: AppContext,
     const formError = Object.entries(errors).find(([name]) => name === 'auth_method' || name === 'project_id' || name === 'kind')?.[1];
 
     const table = providers.length === 0
-      ? html`<p>No AI providers yet. The gateway answers only for models that a provider below serves.</p>`
+      ? html`<p>No AI providers yet. The gateway serves only models that a provider below lists.</p>`
       : html`<table>
   <thead><tr><th scope="col">Name</th><th scope="col">Provider</th><th scope="col">Scope</th><th scope="col">Models</th><th scope="col">Credential</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${providers.map((provider) => {

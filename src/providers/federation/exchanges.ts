@@ -9,7 +9,7 @@ export interface ProviderToken {
   expiresAt: Date;
 }
 
-/** What every exchange receives. */
+/** Input of every exchange: the model API base URL, the identity token, the timeout and the current time. */
 export interface ExchangeInput {
   baseURL: string;
   identityToken: string;
@@ -79,7 +79,8 @@ const googleAccessToken = z.object({ accessToken: z.string().min(1).max(16_384),
 
 /**
  * Google: an STS token exchange (form-encoded, no Authorization header) for a federated token,
- * then service account impersonation, which Vertex AI accepts everywhere.
+ * then service account impersonation. Google recommends impersonation for Vertex AI, because not
+ * every API accepts federated tokens directly.
  */
 async function exchangeGoogle(settings: FederationSettings['google'], audience: string, input: ExchangeInput): Promise<ProviderToken> {
   const stsURL = settings.sts_url ?? defaultTokenEndpoints.googleSTS;

@@ -18,11 +18,11 @@ const oauthError = z.object({ error: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) 
 const googleError = z.object({ error: z.object({ status: z.string().regex(/^[A-Z_]{1,64}$/) }) });
 
 /**
- * POSTs a token request and returns the parsed JSON body of a 200 response. 4xx answers become
- * `rejected` with the provider's error code, 5xx answers, network errors and unreadable bodies
- * `failed`, and a missing answer within the timeout `timeout`. One retry follows a 5xx or network
- * failure, because token endpoints fail over quickly; a rejection or a timeout is not retried.
- * Request bodies carry credentials, so no message here includes them.
+ * POSTs a token request and returns the parsed JSON body of a 200 response. A 4xx response becomes
+ * `rejected` with the provider's error code. A 5xx response, a network error or an unreadable body
+ * becomes `failed`, and no response within the timeout becomes `timeout`. One retry follows a 5xx
+ * or network failure, but a rejection or a timeout is not retried. Request bodies carry
+ * credentials, so no message here includes them.
  */
 export async function postTokenRequest(
   url: string,
@@ -55,7 +55,7 @@ async function postOnce(url: string, headers: Record<string, string>, body: stri
     text = await readLimited(response);
   } catch (error) {
     if (error instanceof TokenRequestFailed) throw error;
-    if ((error as Error).name === 'TimeoutError') throw new TokenRequestFailed('timeout', `${url} did not answer within ${timeoutMilliseconds} ms`);
+    if ((error as Error).name === 'TimeoutError') throw new TokenRequestFailed('timeout', `${url} did not respond within ${timeoutMilliseconds} ms`);
     throw new TokenRequestFailed('failed', `${url} could not be reached: ${(error as Error).message}`);
   }
 
@@ -78,10 +78,10 @@ async function readLimited(response: Response): Promise<string> {
   const length = Number(response.headers.get('content-length') ?? '0');
   if (length > MAX_RESPONSE_BYTES) {
     await response.body?.cancel();
-    throw new TokenRequestFailed('failed', `token response larger than ${MAX_RESPONSE_BYTES} bytes`);
+    throw new TokenRequestFailed('failed', `token response is larger than ${MAX_RESPONSE_BYTES} bytes`);
   }
   const text = await response.text();
-  if (text.length > MAX_RESPONSE_BYTES) throw new TokenRequestFailed('failed', `token response larger than ${MAX_RESPONSE_BYTES} bytes`);
+  if (text.length > MAX_RESPONSE_BYTES) throw new TokenRequestFailed('failed', `token response is larger than ${MAX_RESPONSE_BYTES} bytes`);
   return text;
 }
 

@@ -8,7 +8,7 @@ export function fakeToken(prefix: string): string {
   return `${prefix}${randomBytes(18).toString('base64url')}`;
 }
 
-/** Answers an OpenAI-style chat completion, streamed as server-sent events when asked. */
+/** Returns an OpenAI-style chat completion, streamed as server-sent events when the request sets stream. */
 export function chatCompletion(request: ReceivedRequest, text: string, now: Date): FakeAnswer {
   const body = jsonBody(request);
   if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
@@ -33,7 +33,7 @@ export function chatCompletion(request: ReceivedRequest, text: string, now: Date
   };
 }
 
-/** Answers an Anthropic Messages API request. */
+/** Returns the response to an Anthropic Messages API request. */
 export function anthropicMessage(request: ReceivedRequest, text: string): FakeAnswer {
   const body = jsonBody(request);
   if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages) || typeof body.max_tokens !== 'number') {

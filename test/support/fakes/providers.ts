@@ -6,7 +6,7 @@ export type FakeKind = 'openai' | 'anthropic' | 'google' | 'azure';
 
 /**
  * A local stand-in for one AI provider: its token endpoint(s) and its model API on one 127.0.0.1
- * server. The token endpoints check requests and identity tokens as the provider documents; the
+ * server. The token endpoints check requests and identity tokens as the provider documents. The
  * model API accepts only the provider's API key or a token the fake issued, and records requests.
  */
 export interface FakeProvider {

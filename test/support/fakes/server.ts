@@ -8,13 +8,13 @@ export interface ReceivedRequest {
   body: string;
 }
 
-/** A failure a test asks the fake to produce on the next matching request, instead of its normal answer. */
+/** A failure that a test queues for the next matching request, in place of the fake's normal response. */
 export type Fault =
   | { type: 'status'; status: number; body?: string; headers?: Record<string, string> }
   | { type: 'slow'; milliseconds: number }
   | { type: 'malformed' };
 
-/** Answer of a fake handler. */
+/** Response of a fake handler. */
 export interface FakeAnswer {
   status: number;
   body?: unknown;
@@ -56,7 +56,7 @@ function send(response: ServerResponse, answer: FakeAnswer): void {
 
 /**
  * Starts a fake on 127.0.0.1. `faultFor` may return a queued fault for a request, which replaces
- * the handler's answer: an error status, a delay before answering, or a body that is not JSON.
+ * the handler's response: an error status, a delay before responding, or a body that is not JSON.
  */
 export async function startFakeServer(
   handler: (request: ReceivedRequest) => Promise<FakeAnswer>,
