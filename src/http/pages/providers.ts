@@ -9,7 +9,7 @@ import { listProjects, type Project } from '../../model/projects.js';
 import { federationUnavailableReason } from '../../providers/availability.js';
 import { trustValues } from '../../providers/federation-display.js';
 import { federationSchemas, isFederatedKind, providerKinds, providerKindSchema } from '../../providers/kinds.js';
-import { createProvider, deleteProvider, findProvider, listProviders, type ProviderInput, type ProviderView } from '../../providers/providers.js';
+import { createProvider, deleteProvider, findProvider, listProviders, updateProvider, type ProviderInput, type ProviderView } from '../../providers/providers.js';
 import { html, type SafeHTML } from '../../web/html.js';
 import { field } from '../../web/layout.js';
 import { Conflict, InvalidRequest, NotFound } from '../errors.js';
@@ -78,6 +78,12 @@ export function registerProviderPages(app: FastifyInstance, context: AppContext,
     const federationReason = federationUnavailableReason(context, { kind, projectId: null });
     const formError = Object.entries(errors).find(([name]) => name === 'auth_method' || name === 'project_id' || name === 'kind')?.[1];
 
+    const replaceKeyForm = (provider: ProviderView) => html`<form class="inline" method="post" action="/orgs/${organizationId}/settings/providers/${provider.id}/key">
+        <input type="hidden" name="csrf_token" value="${page.csrfToken}">
+        <label class="visually-hidden" for="key-${provider.id}">New API key for ${provider.name}</label>
+        <input id="key-${provider.id}" name="api_key" type="password" autocomplete="off">
+        <button type="submit" class="secondary" aria-label="Replace the key of ${provider.name}">Replace key</button></form>`;
+
     const table = providers.length === 0
       ? html`<p>No AI providers yet. The gateway serves only models that a provider below lists.</p>`
       : html`<table>
@@ -86,7 +92,7 @@ export function registerProviderPages(app: FastifyInstance, context: AppContext,
     const mayDelete = provider.projectId ? manageProjects : manageOrganization;
     return html`<tr data-provider-id="${provider.id}">
     <td>${provider.name}</td><td>${providerKinds[provider.kind].label}</td><td>${scopeLabel(provider, projects)}</td><td><code>${provider.models.join(', ')}</code></td>
-    <td>${provider.authMethod === 'api_key' ? html`API key <code>${provider.keyHint ?? ''}</code>` : html`Workload identity federation ${trustList(context, provider)}`}</td>
+    <td>${provider.authMethod === 'api_key' ? html`API key <code>${provider.keyHint ?? ''}</code>${mayDelete ? replaceKeyForm(provider) : ''}` : html`Workload identity federation ${trustList(context, provider)}`}</td>
     <td>${mayDelete
       ? html`<form method="post" action="/orgs/${organizationId}/settings/providers/${provider.id}/delete">
         <input type="hidden" name="csrf_token" value="${page.csrfToken}">
@@ -204,6 +210,39 @@ ${form}`,
       }
       throw error;
     }
+  });
+
+  app.post<{ Params: { organizationId: string; providerId: string } }>('/orgs/:organizationId/settings/providers/:providerId/key', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId, providerId } = request.params;
+    requirePermission(page.principal, organizationId, 'providers.read');
+    const provider = await findProvider(context, organizationId, providerId);
+    if (!provider) throw new NotFound('Provider not found.');
+    requirePermission(page.principal, organizationId, provider.projectId ? 'providers.manage_project' : 'providers.manage');
+    if (provider.authMethod !== 'api_key') throw new InvalidRequest('This provider uses workload identity federation and stores no key.');
+
+    const apiKey = formField(request, 'api_key').trim();
+    if (apiKey === '') return render(reply, page, organizationId, { status: 400, errors: { auth_method: `Enter the new API key for "${provider.name}".` } });
+    try {
+      await updateProvider(context, organizationId, providerId, {
+        kind: provider.kind,
+        name: provider.name,
+        project_id: provider.projectId,
+        base_url: provider.baseURL,
+        models: provider.models,
+        auth_method: 'api_key',
+        api_key: apiKey,
+      });
+    } catch (error) {
+      if (error instanceof InvalidRequest && error.field === 'api_key') {
+        return render(reply, page, organizationId, { status: 400, errors: { auth_method: `${error.description} The key of "${provider.name}" was not changed.` } });
+      }
+      throw error;
+    }
+    request.log.info({ event: 'provider.key_replaced', organizationId, providerId }, 'AI provider key replaced');
+    return render(reply, page, organizationId, { notice: `The key of "${provider.name}" was replaced.` });
   });
 
   app.post<{ Params: { organizationId: string; providerId: string } }>('/orgs/:organizationId/settings/providers/:providerId/delete', async (request, reply) => {

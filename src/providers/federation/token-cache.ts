@@ -18,6 +18,7 @@ export class ProviderTokenCache {
     if (!running) {
       running = exchange().then(
         (token) => {
+          this.sweep(now);
           this.tokens.set(binding, { token, refreshAt: refreshAt(token, now) });
           return token;
         },
@@ -25,6 +26,13 @@ export class ProviderTokenCache {
       this.pending.set(binding, running);
     }
     return { token: await running, cached: false };
+  }
+
+  /** Removes expired tokens, so that bindings of deleted or changed providers do not pile up. */
+  private sweep(now: Date): void {
+    for (const [binding, entry] of this.tokens) {
+      if (entry.token.expiresAt <= now) this.tokens.delete(binding);
+    }
   }
 
   /** Forgets a binding's token, for example after the provider rejected it. */
