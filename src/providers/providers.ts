@@ -9,7 +9,7 @@ import { Conflict, InvalidRequest, NotFound } from '../http/errors.js';
 import { findProject } from '../model/projects.js';
 import { federationUnavailableReason } from './availability.js';
 import { parseEndpointURL } from './endpoint-url.js';
-import { federationSchemas, isFederatedKind, providerKinds, providerKindSchema, type FederatedKind, type FederationSettings } from './kinds.js';
+import { federationSchemas, providerKinds, providerKindSchema, type FederatedKind } from './kinds.js';
 
 /** A provider as the API and the page show it. The stored key is never part of it; only its hint is. */
 export interface ProviderView {
@@ -250,12 +250,6 @@ export async function resolveProvider(
       return decryptSecret(context.keys.keyRing, { keyId: row.key_encryption_key_id, sealed: row.key_sealed }, associatedData(row.id));
     },
   };
-}
-
-/** Returns the federation settings of a provider with its kind, typed. */
-export function federationSettingsOf<Kind extends FederatedKind>(provider: ProviderView & { kind: Kind }): FederationSettings[Kind] {
-  if (!provider.federation || !isFederatedKind(provider.kind)) throw new Error(`provider ${provider.id} has no federation settings`);
-  return provider.federation as unknown as FederationSettings[Kind];
 }
 
 export { associatedData as providerKeyAssociatedData };
