@@ -10,6 +10,7 @@ import { authenticateAPIRequest } from '../http/authenticate.js';
 import { InvalidRequest, InvalidToken, NotFound } from '../http/errors.js';
 import { parseInput, requirePermission, requireSameOriginForCookieAuth } from '../http/guards.js';
 import { findProject } from '../model/projects.js';
+import { providerKinds } from '../providers/kinds.js';
 import { resolveProvider, type ResolvedProvider } from '../providers/providers.js';
 import { GatewayDisabled, ModelNotFound, UpstreamRateLimited } from './errors.js';
 import { sendToProvider, type UpstreamAPI } from './upstream.js';
@@ -87,7 +88,7 @@ export function registerGatewayRoutes(app: FastifyInstance, context: AppContext,
     const provider: ResolvedProvider | undefined = await resolveProvider(context, { organizationId, projectId, model: body.model });
     if (!provider) throw new ModelNotFound(body.model);
     if (api === 'anthropic_messages' && provider.kind !== 'anthropic') {
-      throw new InvalidRequest(`The model "${body.model}" is served by a ${provider.kind} provider; /v1/messages passes requests to Anthropic providers only. Use /v1/chat/completions.`);
+      throw new InvalidRequest(`The model "${body.model}" is served by the provider "${provider.name}" (${providerKinds[provider.kind].label}). /v1/messages passes requests to Anthropic providers only, so use /v1/chat/completions.`);
     }
 
     const caller = new AbortController();

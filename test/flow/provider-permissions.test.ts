@@ -102,6 +102,44 @@ for (const database of databaseCases) {
       assert.equal(engineer.status, 403);
     });
 
+    it('rejects gateway calls it cannot route', async () => {
+      const unknownProject = await chat(gatehouse, keys.owners, 'gpt-4o', { project: 'prj_missing' });
+      assert.equal(unknownProject.status, 404);
+      assert.deepEqual(unknownProject.json, { error: 'not_found', error_description: 'Project not found.' });
+
+      const messages = await fetch(`${gatehouse.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys.owners}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: 'gpt-4o', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }),
+      });
+      assert.equal(messages.status, 400);
+      assert.deepEqual(await messages.json(), {
+        error: 'invalid_request',
+        error_description: 'The model "gpt-4o" is served by the provider "OpenAI main" (OpenAI). /v1/messages passes requests to Anthropic providers only, so use /v1/chat/completions.',
+      });
+
+      const noMessages = await fetch(`${gatehouse.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys.owners}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
+      });
+      assert.equal(noMessages.status, 400);
+      assert.equal(((await noMessages.json()) as { error: string }).error, 'invalid_request');
+    });
+
+    it('answers 404 with the gateway off', async () => {
+      const config = gatehouse.app.context.config;
+      const saved = config.gateway;
+      config.gateway = { ...saved, enabled: false };
+      try {
+        const answer = await chat(gatehouse, keys.owners, 'gpt-4o');
+        assert.equal(answer.status, 404);
+        assert.deepEqual(answer.json, { error: 'not_found', error_description: 'The model gateway is turned off on this deployment (GATEHOUSE_GATEWAY=false).' });
+      } finally {
+        config.gateway = saved;
+      }
+    });
+
     it('hides other organizations behind 404', async () => {
       const answer = await call('owners', 'GET', `/v1/organizations/${otherOrganizationId}/providers`);
       assert.equal(answer.status, 404);
