@@ -12,7 +12,7 @@ import { parseInput, requirePermission, requireSameOriginForCookieAuth } from '.
 import { findProject } from '../model/projects.js';
 import { providerKinds } from '../providers/kinds.js';
 import { resolveProvider, type ResolvedProvider } from '../providers/providers.js';
-import { GatewayDisabled, ModelNotFound, UpstreamRateLimited } from './errors.js';
+import { GatewayDisabled, ModelNotFound, UpstreamRateLimited, UpstreamUnavailable } from './errors.js';
 import { sendToProvider, type UpstreamAPI } from './upstream.js';
 
 /** Largest request body the gateway accepts; chat requests with images or long contexts are large. */
@@ -64,10 +64,20 @@ function scrub(text: string, secret: string): string {
   return secret.length >= 8 ? text.split(secret).join('[redacted]') : text;
 }
 
-async function readLimited(response: Response): Promise<string> {
-  const text = await response.text();
-  if (Buffer.byteLength(text) > RESPONSE_LIMIT_BYTES) throw new Error(`provider response is larger than ${RESPONSE_LIMIT_BYTES} bytes`);
-  return text;
+/** Reads a provider response body, and stops reading once it exceeds RESPONSE_LIMIT_BYTES. */
+async function readLimited(response: Response, providerName: string): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > RESPONSE_LIMIT_BYTES) {
+      await response.body.cancel().catch(() => undefined);
+      throw new UpstreamUnavailable(providerName, `response larger than ${RESPONSE_LIMIT_BYTES} bytes`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Registers POST /v1/chat/completions (OpenAI-compatible) and POST /v1/messages (Anthropic pass-through). */
@@ -120,7 +130,7 @@ export function registerGatewayRoutes(app: FastifyInstance, context: AppContext,
     if (response.ok && body.stream === true && response.body && contentType.startsWith('text/event-stream')) {
       return reply.type('text/event-stream; charset=utf-8').send(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>));
     }
-    const text = scrub(await readLimited(response), credential.secret);
+    const text = scrub(await readLimited(response, provider.name), credential.secret);
     return reply.type(contentType.startsWith('application/json') ? contentType : 'application/json').send(text);
   };
 
