@@ -178,6 +178,22 @@ for (const database of databaseCases) {
       assert.equal(received.headers['anthropic-version'], '2023-06-01');
     });
 
+    it('streams Anthropic messages through', async () => {
+      const response = await fetch(`${gatehouse.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': gatehouseKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: federatedModel('anthropic'), max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Say hello' }] }),
+      });
+      const text = await response.text();
+      assert.equal(response.status, 200, text);
+      assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      const types = text.split('\n\n').filter(Boolean).map((event) => (JSON.parse(event.slice('data: '.length)) as { type: string }).type);
+      assert.deepEqual(types, ['message_start', 'content_block_delta', 'message_stop']);
+      const received = fakes.anthropic.modelRequests().at(-1)!;
+      assert.match(String(received.headers.authorization), /^Bearer sk-ant-oat01-/);
+      assert.equal(received.headers['x-api-key'], undefined);
+    });
+
     it('lets a project provider override the organization', async () => {
       const project = await fetch(`${gatehouse.url}/v1/organizations/${organizationId}/projects`, {
         method: 'POST',

@@ -6,6 +6,7 @@ import type { BuiltinRole } from '../../src/db/schema.js';
 import { addMembership } from '../../src/model/memberships.js';
 import { builtinGroupId, createOrganization } from '../../src/model/organizations.js';
 import { createProject } from '../../src/model/projects.js';
+import { createSession } from '../../src/auth/sessions.js';
 import { createUser } from '../../src/model/users.js';
 import { databaseCases } from '../support/databases.js';
 import { startFakeProvider, type FakeProvider } from '../support/fakes/providers.js';
@@ -21,6 +22,7 @@ for (const database of databaseCases) {
     let otherOrganizationId: string;
     let projectId: string;
     const keys = {} as Record<BuiltinRole, string>;
+    const userIds = {} as Record<BuiltinRole, string>;
 
     before(async () => {
       gatehouse = await startGatehouse(database);
@@ -33,6 +35,7 @@ for (const database of databaseCases) {
         const user = await createUser(context.store.db, { email: `${role}@example.com`, name: null, now });
         await addMembership(context.store.db, { organizationId, userId: user.id, groupId: await builtinGroupId(context.store.db, organizationId, role), now });
         keys[role] = (await createAPIKey(context, { organizationId, userId: user.id, name: role })).key;
+        userIds[role] = user.id;
       }
       fake = await startFakeProvider('openai', { issuer: `${gatehouse.url}/federation`, now: gatehouse.clock.now });
     });
@@ -125,6 +128,28 @@ for (const database of databaseCases) {
       });
       assert.equal(noMessages.status, 400);
       assert.equal(((await noMessages.json()) as { error: string }).error, 'invalid_request');
+    });
+
+    it('needs an organization header for multi-organization sessions', async () => {
+      const { context } = gatehouse.app;
+      await addMembership(context.store.db, { organizationId: otherOrganizationId, userId: userIds.owners, groupId: await builtinGroupId(context.store.db, otherOrganizationId, 'owners'), now: context.clock() });
+      const { token } = await createSession(context, { userId: userIds.owners, method: 'sign_in_link', connectionId: null });
+      const send = (headers: Record<string, string>) =>
+        fetch(`${gatehouse.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { cookie: `gatehouse_session=${token}`, 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }),
+        });
+
+      const ambiguous = await send({ origin: gatehouse.url });
+      assert.equal(ambiguous.status, 400);
+      assert.deepEqual(await ambiguous.json(), { error: 'invalid_request', error_description: 'You belong to several organizations; name one in the X-Gatehouse-Organization header.' });
+
+      const named = await send({ origin: gatehouse.url, 'x-gatehouse-organization': organizationId });
+      assert.equal(named.status, 200, await named.text());
+
+      const crossSite = await send({ origin: 'https://evil.example', 'x-gatehouse-organization': organizationId });
+      assert.equal(crossSite.status, 403);
     });
 
     it('answers 404 with the gateway off', async () => {
