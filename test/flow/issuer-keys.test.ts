@@ -67,7 +67,8 @@ for (const database of databaseCases) {
       assert.deepEqual(Object.keys(keys[0]!).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
       assert.equal(keys[0]!.use, 'sig');
       const row = await gatehouse.app.context.store.db.selectFrom('issuer_signing_keys').selectAll().executeTakeFirstOrThrow();
-      assert.ok(!row.private_key_sealed.includes('PRIVATE KEY') && !row.private_key_sealed.startsWith('MII'), 'the private key is stored encrypted');
+      assert.ok(!row.private_key_sealed.includes('PRIVATE KEY'), 'no PEM in the stored key');
+      assert.match(row.private_key_sealed, /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/, 'the stored key is an AES-GCM record');
       assert.equal(row.key_encryption_key_id, 'derived');
     });
 
