@@ -34,7 +34,12 @@ function upstreamURL(provider: ResolvedProvider, api: UpstreamAPI): string {
   return `${provider.baseURL}/chat/completions`;
 }
 
-/** Returns the headers that carry the credential, in the form each provider expects for it. */
+/**
+ * Returns the headers that carry the credential, in the form each provider expects for it.
+ * NOTE: two paths are untested against the real services: Google API keys on Vertex AI's
+ * OpenAI-compatible endpoint (API keys are documented for Vertex AI express mode), and federated
+ * Anthropic bearer tokens on Anthropic's OpenAI-compatible /v1/chat/completions.
+ */
 function credentialHeaders(provider: ResolvedProvider, credential: ProviderCredential): Record<string, string> {
   if (credential.type === 'bearer') return { authorization: `Bearer ${credential.secret}` };
   switch (provider.kind) {
