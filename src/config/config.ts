@@ -22,4 +22,12 @@ export interface Config {
   mail: { smtpUrl: string | undefined; from: string };
   trustProxy: boolean;
   logLevel: string;
+  /** Whether this deployment is run by the vendor (hosted) or by the customer (self-hosted). */
+  deployment: 'hosted' | 'self-hosted';
+  /** Model gateway: on or off, and the timeouts of provider calls and token exchanges. */
+  gateway: { enabled: boolean; timeoutSeconds: number; exchangeTimeoutSeconds: number };
+  /** Configured key-encryption keys for stored provider secrets; the first one encrypts. */
+  keyEncryptionKeys: Array<{ id: string; key: Buffer }>;
+  /** Seconds each federation-issuer signing key signs before the next one takes over. */
+  issuerKeyRotationSeconds: number;
 }

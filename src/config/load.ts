@@ -101,6 +101,20 @@ export function loadConfig(options: LoadOptions = {}): Config {
     },
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
+    deployment: settings.GATEHOUSE_DEPLOYMENT,
+    gateway: {
+      enabled: settings.GATEHOUSE_GATEWAY,
+      timeoutSeconds: settings.GATEHOUSE_GATEWAY_TIMEOUT_SECONDS,
+      exchangeTimeoutSeconds: settings.GATEHOUSE_TOKEN_EXCHANGE_TIMEOUT_SECONDS,
+    },
+    keyEncryptionKeys: (settings.GATEHOUSE_KEY_ENCRYPTION_KEYS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => {
+        const [id, key] = pair.split(':') as [string, string];
+        return { id, key: Buffer.from(key, 'base64url') };
+      }),
+    issuerKeyRotationSeconds: settings.GATEHOUSE_ISSUER_KEY_ROTATION_DAYS * 86_400,
   };
 }
 

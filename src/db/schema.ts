@@ -27,6 +27,8 @@ export interface Database {
   google_identities: GoogleIdentityTable;
   google_sign_in_attempts: GoogleSignInAttemptTable;
   email_codes: EmailCodeTable;
+  ai_providers: AIProviderTable;
+  issuer_signing_keys: IssuerSigningKeyTable;
 }
 
 export type Plan = 'free' | 'pro' | 'enterprise';
@@ -277,4 +279,41 @@ export interface EmailCodeTable {
   created_at: string;
   expires_at: string;
   used_at: string | null;
+}
+
+export type AIProviderKind = 'openai' | 'anthropic' | 'google' | 'azure' | 'openai_compatible';
+export type AIProviderAuthMethod = 'api_key' | 'wif';
+
+/** An AI provider of an organization, or of one project when project_id is set. */
+export interface AIProviderTable {
+  id: string;
+  organization_id: string;
+  project_id: string | null;
+  /** project_id, or '' for an organization-level provider; part of the unique name index. */
+  scope_key: string;
+  kind: AIProviderKind;
+  name: string;
+  base_url: string;
+  /** JSON array of model names the provider serves; a trailing * matches any suffix. */
+  models: string;
+  auth_method: AIProviderAuthMethod;
+  /** API key sealed with AES-256-GCM under the key-encryption key named by key_encryption_key_id. */
+  key_sealed: string | null;
+  key_encryption_key_id: string | null;
+  /** Last four characters of the key, the only part ever shown again. */
+  key_hint: string | null;
+  /** JSON object of the provider's federation settings (ids and endpoints; no secrets). */
+  federation: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An RS256 key of the federation issuer; it signs from activates_at until the next key activates. */
+export interface IssuerSigningKeyTable {
+  kid: string;
+  public_jwk: string;
+  private_key_sealed: string;
+  key_encryption_key_id: string;
+  created_at: string;
+  activates_at: string;
 }

@@ -12,6 +12,10 @@ import { registerAPIKeyRoutes } from './routes/api-keys.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMemberRoutes } from './routes/members.js';
 import { registerProjectRoutes } from './routes/projects.js';
+import { registerProviderRoutes } from './routes/providers.js';
+import { registerGatewayRoutes } from '../gateway/routes.js';
+import { registerIssuerRoutes } from '../issuer/routes.js';
+import { registerProviderPages } from './pages/providers.js';
 import { registerWhoamiRoute } from './routes/whoami.js';
 import { registerAPIKeyPages } from './pages/api-keys.js';
 import { registerConnectionPages } from './pages/connections.js';
@@ -82,6 +86,10 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerSAMLConnectionPages(app, context, verifier);
   registerAPIKeyPages(app, context, verifier);
   registerDomainPages(app, context, verifier);
+  registerProviderRoutes(app, context, verifier);
+  registerProviderPages(app, context, verifier);
+  registerGatewayRoutes(app, context, verifier);
+  registerIssuerRoutes(app, context);
 
   return app;
 }
