@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 
 import type { AppContext } from '../app/context.js';
 import type { Database } from '../db/schema.js';
+import { consumerMailDomains } from '../domains/consumer-domains.js';
 import { mappingForDomain } from '../domains/mappings.js';
 import { SignInFailed, SSORequired } from '../http/errors.js';
 import { addMembership } from '../model/memberships.js';
@@ -55,10 +56,11 @@ export async function userForProvenEmail(
     }
 
     if (!mapping) {
-      throw new SignInFailed(
-        'access_denied',
-        `No organization here has added ${email.email}. Ask your administrator to add you, or sign in with the email address they added.`,
-      );
+      // Public mail domains cannot be claimed, so only a work address can help there.
+      const advice = consumerMailDomains.has(email.domain)
+        ? 'Sign in with the work address your organization uses.'
+        : `Sign in with the address your organization uses, or ask its administrator to map ${email.domain} to a group under Settings → Domains.`;
+      throw new SignInFailed('access_denied', `No organization here has a member with ${email.email} or admits new members from ${email.domain}. ${advice}`);
     }
     if (enforcing === mapping.organizationId) throw new SSORequired(enforcing, email.domain);
 

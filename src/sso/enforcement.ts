@@ -8,7 +8,9 @@ type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * Returns the organization that requires SSO for `domain`: the one that verified the domain, when
- * its require_sso switch is on. A verified domain belongs to one organization, so there is at most one.
+ * its require_sso switch is on. A claimed domain belongs to one organization, so there is at most
+ * one. A domain whose verification was lost still counts, because enforcement only restricts, and a
+ * DNS record that vanishes must not open other ways in.
  */
 export async function enforcingOrganization(db: Executor, domain: string): Promise<string | undefined> {
   const row = await db
@@ -16,7 +18,7 @@ export async function enforcingOrganization(db: Executor, domain: string): Promi
     .innerJoin('organizations', 'organizations.id', 'verified_domains.organization_id')
     .select('organizations.id as organizationId')
     .where('verified_domains.domain', '=', domain)
-    .where('verified_domains.status', '=', 'verified')
+    .where('verified_domains.status', 'in', ['verified', 'failed'])
     .where('organizations.require_sso', '=', 1)
     .executeTakeFirst();
   return row?.organizationId;
@@ -50,16 +52,17 @@ export async function setRequireSSO(
     return 0;
   }
 
-  const verified = await db
+  const claimed = await db
     .selectFrom('verified_domains')
-    .select('domain')
+    .select(['domain', 'status'])
     .where('organization_id', '=', input.organizationId)
-    .where('status', '=', 'verified')
+    .where('status', 'in', ['verified', 'failed'])
     .execute();
-  const coveredDomains = new Set(verified.map((row) => row.domain));
+  const coveredDomains = new Set(claimed.map((row) => row.domain));
+  const verified = claimed.filter((row) => row.status === 'verified').map((row) => row.domain);
   const served = verified.length === 0
     ? []
-    : await db.selectFrom('sso_domains').select('domain').where('organization_id', '=', input.organizationId).where('domain', 'in', [...coveredDomains]).execute();
+    : await db.selectFrom('sso_domains').select('domain').where('organization_id', '=', input.organizationId).where('domain', 'in', verified).execute();
   if (served.length === 0) {
     throw new InvalidRequest('Before requiring SSO, verify a domain and add an SSO connection that serves it.', { field: 'require_sso' });
   }

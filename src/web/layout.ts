@@ -17,7 +17,12 @@ export function layout(frame: PageFrame, content: SafeHTML): string {
         ${frame.organizationId
           ? html`<a href="/orgs/${frame.organizationId}/settings">Organization</a>
               <a href="/orgs/${frame.organizationId}/settings/members">Members</a>
-              ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>` : ''}
+              ${frame.showConnections
+                ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>
+              <a href="/orgs/${frame.organizationId}/settings/saml">SAML</a>
+              <a href="/orgs/${frame.organizationId}/settings/domains">Domains</a>`
+                : ''}
+              <a href="/orgs/${frame.organizationId}/settings/providers">AI providers</a>
               <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>`
           : ''}
         <span class="who">${frame.user.email}</span>

@@ -73,7 +73,7 @@ for (const database of databaseCases) {
       const before = await tableCounts(gatehouse);
       const page = await signInWithGoogle(new BrowserClient(), gatehouse, google, 'grace@example.com');
       assert.equal(page.response.status, 400);
-      assert.match(page.body, /Google cannot vouch for addresses at example\.com, because that domain is not managed by Google Workspace\./);
+      assert.match(page.body, /This Google account is not a Google Workspace account of example\.com, so Google cannot confirm that grace@example\.com is yours\./);
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
@@ -81,7 +81,7 @@ for (const database of databaseCases) {
       const before = await tableCounts(gatehouse);
       const page = await signInWithGoogle(new BrowserClient(), gatehouse, google, 'erin@gmail.com');
       assert.equal(page.response.status, 400);
-      assert.match(page.body, /No organization here has added erin@gmail\.com\./);
+      assert.match(page.body, /No organization here has a member with erin@gmail\.com or admits new members from gmail\.com\./);
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 

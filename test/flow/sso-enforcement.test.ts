@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 
-import { setPlan } from '../../src/model/organizations.js';
+import { addMembership } from '../../src/model/memberships.js';
+import { builtinGroupId, setPlan } from '../../src/model/organizations.js';
+import { createUser } from '../../src/model/users.js';
 import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { startDNSServer, type TestDNSServer } from '../support/dns-server.js';
@@ -95,6 +97,19 @@ for (const database of databaseCases) {
       assert.match(landed.body, /Development identity provider/);
       assert.deepEqual(await tableCounts(gatehouse), before);
       assert.ok(gatehouse.logs.some((line) => line.includes('"event":"sign_in.sso_required"')));
+    });
+
+    it('SSO links member in verified domain', async () => {
+      const db = gatehouse.app.context.store.db;
+      const now = new Date();
+      const bob = await createUser(db, { email: 'bob@example.com', name: 'Bob Example', now });
+      await addMembership(db, { organizationId, userId: bob.id, groupId: await builtinGroupId(db, organizationId, 'engineers'), now });
+
+      const page = await signIn(new BrowserClient(), gatehouse, sso, 'bob@example.com');
+      assert.equal(page.url, `${gatehouse.url}/orgs/${organizationId}/settings`);
+      const identities = await db.selectFrom('identities').select('user_id').where('user_id', '=', bob.id).execute();
+      assert.deepEqual(identities, [{ user_id: bob.id }]);
+      assert.ok(gatehouse.logs.some((line) => line.includes('"reason":"verified_domain"')));
     });
 
     it('turning off restores Google sign-in', async () => {

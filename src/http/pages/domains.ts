@@ -16,7 +16,7 @@ type Params = { Params: { organizationId: string } };
 
 const ROLE_LABEL = { owners: 'Owners', engineers: 'Engineers', viewers: 'Viewers' } as const;
 
-const STATUS_TEXT = { pending: 'Waiting for the DNS record', verified: 'Verified', failed: 'Verification lost: the record is gone' } as const;
+const STATUS_TEXT = { pending: 'Waiting for the DNS record', verified: 'Verified', failed: 'Verification lost' } as const;
 
 /** Registers Settings → Domains: claim an email domain and prove it with a DNS TXT record. */
 export function registerDomainPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
@@ -64,6 +64,7 @@ ${domains.length === 0
   </tr>`;
   })}</tbody>
 </table>`}
+<p class="hint">A mapping to Owners gives every new person from the domain full control of the organization.</p>
 <h2>Require single sign-on</h2>
 <p>${requireSSO
   ? html`<strong>On.</strong> Members with an email in a verified domain can sign in only through this organization's SSO. Google sign-in and email codes send them there.`

@@ -127,7 +127,7 @@ export async function resolveGoogleAccount(context: AppContext, account: GoogleA
   if (!linked && !googleIsAuthoritative(account)) {
     throw new SignInFailed(
       'unverified_domain',
-      `Google cannot vouch for addresses at ${account.email.domain}, because that domain is not managed by Google Workspace. Sign in with your work email instead.`,
+      `This Google account is not a Google Workspace account of ${account.email.domain}, so Google cannot confirm that ${account.email.email} is yours. Enter your email to sign in another way.`,
       `hd ${account.hostedDomain ?? 'absent'}`,
     );
   }
