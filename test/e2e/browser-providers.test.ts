@@ -61,7 +61,7 @@ for (const database of databaseCases) {
       const organizationId = /\/orgs\/([^/]+)\//.exec(page.url())![1]!;
 
       await page.goto(`${gatehouse.url}/orgs/${organizationId}/settings`);
-      await page.getByRole('link', { name: 'AI providers' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'AI providers' }).click();
       await page.getByRole('link', { name: 'Anthropic', exact: true }).click();
       await page.getByLabel('Name', { exact: true }).fill('Claude');
       await page.getByLabel('Base URL').fill(anthropic.baseURL);
