@@ -16,21 +16,29 @@ async function main(): Promise<void> {
     options: {
       kind: { type: 'string', default: 'openai' },
       issuer: { type: 'string', default: 'http://localhost:3000/federation' },
+      'api-key': { type: 'string' },
+      subject: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (args.help) {
     process.stdout.write(
-      'Usage: npx tsx scripts/dev-model-api.ts [--kind openai|anthropic|google|azure] [--issuer http://localhost:3000/federation]\n' +
-        '  --issuer is the Gatehouse federation issuer whose tokens the fake trusts (Settings → AI providers shows it).\n',
+      'Usage: npx tsx scripts/dev-model-api.ts [--kind openai|anthropic|google|azure] [--issuer URL] [--api-key KEY] [--subject SUB]\n' +
+        '  --issuer   Gatehouse federation issuer whose tokens the fake trusts (default http://localhost:3000/federation;\n' +
+        '             Settings → AI providers shows it)\n' +
+        '  --api-key  API key to accept (default: a new random one each start)\n' +
+        '  --subject  the only federation subject to accept, as a real trust rule does (default: any)\n' +
+        'The fake listens on a free port on 127.0.0.1, so its base URL changes on every start.\n',
     );
     return;
   }
   if (!KINDS.includes(args.kind as FakeKind)) throw new Error(`invalid --kind ${args.kind}: expected one of ${KINDS.join(', ')}`);
 
   const fake = await startFakeProvider(args.kind as FakeKind, { issuer: args.issuer, now: () => new Date() });
-  // Any subject is accepted here; the real provider accepts only the one its trust rule names.
-  fake.acceptSubject = () => true;
+  if (args['api-key']) fake.apiKey = args['api-key'];
+  // Without --subject any subject is accepted; a real provider accepts only the one its trust rule names.
+  if (args.subject) fake.expectedSubject = args.subject;
+  else fake.acceptSubject = () => true;
   console.error(`WARNING: this is a development stand-in for ${args.kind}. It answers with fixed text and keeps nothing.`);
   process.stdout.write(`${JSON.stringify({ kind: args.kind, baseURL: fake.baseURL, apiKey: fake.apiKey, federation: fake.federation })}\n`);
   console.error(

@@ -16,8 +16,12 @@ export class GatewayDisabled extends ProtocolError {
 
 /** 409: a federation provider cannot be used here any more, for example after a move to self-hosting. */
 export class FederationUnavailable extends ProtocolError {
-  constructor(reason: string) {
-    super(409, 'federation_unavailable', reason);
+  constructor(providerName: string, reason: string) {
+    super(
+      409,
+      'federation_unavailable',
+      `The provider "${providerName}" is set up for workload identity federation, which this deployment cannot use. ${reason} An owner can give it an API key under Settings → AI providers.`,
+    );
   }
 }
 

@@ -38,7 +38,7 @@ export async function providerCredential(context: AppContext, provider: Resolved
   if (provider.authMethod === 'api_key') return { type: 'api_key', secret: provider.apiKey() };
 
   const reason = federationUnavailableReason(context, provider);
-  if (reason || !isFederatedKind(provider.kind) || !provider.federation) throw new FederationUnavailable(reason ?? 'This provider has no federation settings.');
+  if (reason || !isFederatedKind(provider.kind) || !provider.federation) throw new FederationUnavailable(provider.name, reason ?? 'This provider has no federation settings.');
   const kind = provider.kind;
   const settings = provider.federation as unknown as FederationSettings[typeof kind];
   const audience = federationAudience(kind, settings);

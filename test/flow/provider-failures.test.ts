@@ -173,7 +173,8 @@ for (const database of databaseCases) {
         const answer = await chat(gatehouse, gatehouseKey, 'claude-federated');
         assert.equal(answer.status, 409);
         assert.equal(answer.json?.error, 'federation_unavailable');
-        assert.match(String(answer.json?.error_description), /^Workload identity federation is available only on a hosted deployment/);
+        assert.match(String(answer.json?.error_description), /^The provider "[^"]+" is set up for workload identity federation, which this deployment cannot use\. Workload identity federation is available only on a hosted deployment/);
+        assert.match(String(answer.json?.error_description), /An owner can give it an API key under Settings → AI providers\.$/);
       } finally {
         config.deployment = 'hosted';
       }

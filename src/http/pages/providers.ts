@@ -107,7 +107,9 @@ export function registerProviderPages(app: FastifyInstance, context: AppContext,
     )}</p>`;
 
     const form = !manageOrganization && !manageProjects
-      ? html`<p>Your permission group may use these providers but not change them.</p>`
+      ? html`<p>${can(page.principal.organizations, 'providers.use', organizationId)
+        ? 'Your permission group may call models through these providers but not change them.'
+        : 'Your permission group may see these providers but not change them or call models through them.'}</p>`
       : html`<h2>Add ${providerKinds[kind].label}</h2>
 ${kindLinks}
 ${formError ? html`<p class="notice error" role="alert">${formError}</p>` : ''}
