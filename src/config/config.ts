@@ -18,4 +18,6 @@ export interface Config {
   domainRecheckSeconds: number;
   trustProxy: boolean;
   logLevel: string;
+  /** Web origins besides the public URL whose pages may call /mcp from a browser; unset means none. */
+  mcpAllowedOrigins?: string[];
 }

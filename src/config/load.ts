@@ -90,6 +90,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     domainRecheckSeconds: settings.GATEHOUSE_DOMAIN_RECHECK_MINUTES * 60,
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
+    mcpAllowedOrigins: settings.GATEHOUSE_MCP_ALLOWED_ORIGINS ?? [],
   };
 }
 

@@ -21,6 +21,7 @@ export const settingDescriptions = {
   GATEHOUSE_DOMAIN_RECHECK_MINUTES: 'minutes between rechecks of verified domains (default 360)',
   GATEHOUSE_TRUST_PROXY: 'true when a reverse proxy sets X-Forwarded-For (default false)',
   GATEHOUSE_LOG_LEVEL: 'fatal, error, warn, info, debug or trace (default info)',
+  GATEHOUSE_MCP_ALLOWED_ORIGINS: 'comma-separated web origins, besides Gatehouse itself, whose pages may call /mcp from a browser, for example https://inspector.example.com (default: none)',
   GATEHOUSE_CONFIG_FILE: 'path to a JSON file whose keys are these variable names; environment variables win',
 } as const;
 
@@ -69,6 +70,11 @@ export const rawSettingsSchema = z.object({
   GATEHOUSE_DOMAIN_RECHECK_MINUTES: positiveInteger(60 * 24 * 7).default(360),
   GATEHOUSE_TRUST_PROXY: booleanString.default(false),
   GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GATEHOUSE_MCP_ALLOWED_ORIGINS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins such as https://app.example.com, without a path or trailing slash')))
+    .optional(),
 });
 
 export type RawSettings = z.infer<typeof rawSettingsSchema>;

@@ -5,6 +5,7 @@ import * as initial from './migrations/0001_initial.js';
 import * as saml from './migrations/0002_saml.js';
 import * as verifiedDomains from './migrations/0003_verified_domains.js';
 import * as domainMappings from './migrations/0004_domain_mappings.js';
+import * as oauth from './migrations/0006_oauth.js';
 
 // Migrations are imported statically so that the compiled package needs no file-system lookup.
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0002_saml': saml,
   '0003_verified_domains': verifiedDomains,
   '0004_domain_mappings': domainMappings,
+  '0006_oauth': oauth,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

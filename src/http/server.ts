@@ -22,6 +22,9 @@ import { registerSAMLConnectionPages } from './pages/saml-connections.js';
 import { registerSAMLPages } from './pages/saml.js';
 import { registerSignInPages } from './pages/sign-in.js';
 import { addSecurityHeaders } from './security-headers.js';
+import { registerMCPRoutes } from '../mcp/routes.js';
+import { registerOAuthRoutes } from '../oauth/routes.js';
+import { registerAuthorizePages } from './pages/oauth-authorize.js';
 import { stylesheet } from '../web/style.js';
 
 /** Dependencies of the HTTP server. */
@@ -78,6 +81,9 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerSAMLConnectionPages(app, context, verifier);
   registerAPIKeyPages(app, context, verifier);
   registerDomainPages(app, context, verifier);
+  registerOAuthRoutes(app, context);
+  registerAuthorizePages(app, context, verifier);
+  registerMCPRoutes(app, context, verifier);
 
   return app;
 }
