@@ -20,7 +20,7 @@ export async function verifyAccessToken(context: AppContext, token: string, reso
     return { ok: false, reason: 'malformed' };
   }
 
-  const [row] = await lookupFor(context)([sha256Hex(token)]);
+  const [row] = await lookupFor(context)([sha256Hex(token), 'access']);
   if (!row) return { ok: false, reason: 'unknown' };
 
   const now = context.clock();
