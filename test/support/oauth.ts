@@ -154,3 +154,34 @@ export async function startDocumentServer(): Promise<{
     },
   };
 }
+
+/** Tokens and the client they were issued to, from obtainTokens. */
+export interface IssuedTokens {
+  clientId: string;
+  accessToken: string;
+  refreshToken: string;
+  redirectURI: string;
+}
+
+/**
+ * Registers a public client, runs consent in the signed-in browser and redeems the code; the shortest
+ * way to a valid access and refresh token for tests of what comes after.
+ */
+export async function obtainTokens(gatehouse: TestGatehouse, browser: BrowserClient, organizationId: string, options: { scope?: string } = {}): Promise<IssuedTokens> {
+  const redirectURI = 'http://127.0.0.1:40000/callback';
+  const client = await registerClient(gatehouse, { client_name: 'Test tool', redirect_uris: [redirectURI] });
+  const pkce = pkcePair();
+  const callback = await consent(browser, authorizationURL(gatehouse, { clientId: client.client_id, redirectURI, challenge: pkce.challenge, ...(options.scope ? { scope: options.scope } : {}) }), organizationId);
+  const code = callback.searchParams.get('code');
+  assert.ok(code, callback.href);
+  const token = await tokenRequest(gatehouse, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: pkce.verifier,
+    redirect_uri: redirectURI,
+    client_id: client.client_id,
+    resource: `${gatehouse.url}/mcp`,
+  });
+  assert.equal(token.status, 200, token.text);
+  return { clientId: client.client_id, accessToken: String(token.body.access_token), refreshToken: String(token.body.refresh_token), redirectURI };
+}
