@@ -49,9 +49,11 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     request.log.error({ err: error }, 'request failed');
   }
 
+  // invalid_client gets a Basic challenge only when the client used Basic (RFC 6749 section 5.2).
+  // InvalidClient sets that one, so invalid_client never gets the Bearer default below.
   if (error instanceof ProtocolError && error.challenge !== undefined) {
     reply.header('www-authenticate', error.challenge);
-  } else if (status === 401 && wantsJSON(request)) {
+  } else if (status === 401 && wantsJSON(request) && code !== 'invalid_client') {
     // RFC 6750 section 3: a request without any credential gets a challenge without an error code.
     const challenge = code === 'invalid_token' ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"';
     reply.header('www-authenticate', challenge);

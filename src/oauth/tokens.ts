@@ -24,7 +24,8 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-type Outcome = { ok: true; response: TokenResponse } | { ok: false; detail: string };
+/** Result of a token transaction; failures return instead of throwing so that a replay's revocation commits. */
+type Outcome = { ok: true; response: TokenResponse } | { ok: false; detail: string } | { ok: false; error: Error };
 
 /**
  * Redeems an authorization code (RFC 6749 section 4.1.3 with PKCE, RFC 7636 section 4.6). The code is
@@ -53,7 +54,7 @@ export async function exchangeAuthorizationCode(
     if (code.expires_at <= nowISO) return { ok: false, detail: 'code expired' };
     if (input.redirectURI !== code.redirect_uri) return { ok: false, detail: 'redirect_uri differs from the authorization request' };
     if (!constantTimeEqual(s256(input.codeVerifier!), code.code_challenge)) return { ok: false, detail: 'PKCE verifier mismatch' };
-    if (resource !== undefined && resource !== code.resource) return { ok: false, detail: 'resource differs from the authorization request' };
+    if (resource !== undefined && resource !== code.resource) return { ok: false, error: new InvalidTarget('The resource differs from the one in the authorization request.') };
 
     const claimed = await transaction.updateTable('oauth_codes').set({ used_at: nowISO }).where('code_hash', '=', code.code_hash).where('used_at', 'is', null).executeTakeFirst();
     if (claimed.numUpdatedRows === 0n) {
@@ -81,7 +82,7 @@ export async function exchangeAuthorizationCode(
     return { ok: true, response: await issueTokens(transaction, now, grantId, code.scope, client.grantTypes.includes('refresh_token')) };
   });
 
-  if (!outcome.ok) throw new InvalidGrant(outcome.detail);
+  if (!outcome.ok) throw 'error' in outcome ? outcome.error : new InvalidGrant(outcome.detail);
   return outcome.response;
 }
 
@@ -98,7 +99,7 @@ export async function refreshTokens(
   if (!client.grantTypes.includes('refresh_token')) throw new InvalidGrant('client is not registered for refresh_token');
   const resource = input.resource === undefined ? undefined : normalizeResource(input.resource);
 
-  const outcome = await context.store.db.transaction().execute(async (transaction): Promise<Outcome | { ok: false; error: Error }> => {
+  const outcome = await context.store.db.transaction().execute(async (transaction): Promise<Outcome> => {
     const now = context.clock();
     const nowISO = now.toISOString();
     const token = await transaction
@@ -175,7 +176,7 @@ export async function revokeGrant(db: Transaction<Database> | AppContext['store'
   await db.deleteFrom('oauth_tokens').where('grant_id', '=', grantId).execute();
 }
 
-async function replay(transaction: Transaction<Database>, grantId: string | null, nowISO: string): Promise<Outcome> {
+async function replay(transaction: Transaction<Database>, grantId: string | null, nowISO: string): Promise<{ ok: false; detail: string }> {
   if (grantId !== null) await revokeGrant(transaction, grantId, nowISO);
   return { ok: false, detail: grantId === null ? 'code or refresh token reused' : `code or refresh token reused; grant ${grantId} revoked` };
 }
