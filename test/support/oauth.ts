@@ -133,7 +133,7 @@ export async function startDocumentServer(): Promise<{
   const requests: string[] = [];
   const server: Server = createServer((request, response) => {
     requests.push(request.url ?? '');
-    const route = routes.get(request.url ?? '');
+    const route = routes.get((request.url ?? '').split('?')[0]!);
     if (!route) {
       response.writeHead(404).end();
       return;
