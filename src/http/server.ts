@@ -25,6 +25,7 @@ import { addSecurityHeaders } from './security-headers.js';
 import { registerMCPRoutes } from '../mcp/routes.js';
 import { registerOAuthRoutes } from '../oauth/routes.js';
 import { registerAuthorizePages } from './pages/oauth-authorize.js';
+import { registerConnectedAppPages } from './pages/connected-apps.js';
 import { stylesheet } from '../web/style.js';
 
 /** Dependencies of the HTTP server. */
@@ -83,6 +84,7 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerDomainPages(app, context, verifier);
   registerOAuthRoutes(app, context);
   registerAuthorizePages(app, context, verifier);
+  registerConnectedAppPages(app, context, verifier);
   registerMCPRoutes(app, context, verifier);
 
   return app;

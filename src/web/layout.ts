@@ -18,7 +18,8 @@ export function layout(frame: PageFrame, content: SafeHTML): string {
           ? html`<a href="/orgs/${frame.organizationId}/settings">Organization</a>
               <a href="/orgs/${frame.organizationId}/settings/members">Members</a>
               ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>` : ''}
-              <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>`
+              <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>
+              <a href="/orgs/${frame.organizationId}/settings/connected-apps">Connected apps</a>`
           : ''}
         <span class="who">${frame.user.email}</span>
         <form method="post" action="/signout" class="inline">
