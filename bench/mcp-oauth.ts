@@ -133,7 +133,7 @@ async function serve(options: Options): Promise<void> {
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
 const TOOL_CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
 
-/** The same tools/call body for every request; a response counts only when it carries a tool result. */
+/** Builds the feed of tool calls: the same body every time, and a response counts only when it contains a tool result. */
 function toolCallFeed(accessToken: string): RequestFeed {
   const body = Buffer.from(TOOL_CALL);
   return {
@@ -183,7 +183,7 @@ class RefreshFeed implements RequestFeed {
   }
 }
 
-/** Throws unless healthz, the tool call and one refresh answer as the run expects. */
+/** Throws unless healthz, the tool call and one refresh return what the run expects. */
 async function checkRoutes(ready: ServerReady): Promise<void> {
   const health = await fetch(`${ready.url}/healthz`);
   if (health.status !== 200) throw new Error(`GET /healthz returned ${health.status}, expected 200`);

@@ -243,7 +243,7 @@ export interface MembershipJoinTable {
   created_at: string;
 }
 
-/** How an OAuth client came to be known: dynamic registration, a client ID metadata document, or an owner. */
+/** Origin of an OAuth client: dynamic registration, a client ID metadata document, or an owner. */
 export type OAuthClientKind = 'dynamic' | 'metadata_document' | 'preregistered';
 export type OAuthClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
 

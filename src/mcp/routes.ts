@@ -18,7 +18,7 @@ class MethodNotAllowed extends ProtocolError {
 
 /**
  * Registers the MCP server at /mcp over Streamable HTTP, stateless: each POST builds a server for its
- * authenticated caller and answers with JSON. Guards run before the SDK sees the request: Origin,
+ * authenticated caller, which responds with JSON. Guards run before the SDK sees the request: Origin,
  * credential, then the scopes that the JSON-RPC messages need.
  */
 export function registerMCPRoutes(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {

@@ -2,7 +2,7 @@ import { addSeconds, type AppContext } from '../app/context.js';
 import { randomToken, sha256Hex } from '../crypto/tokens.js';
 import { AUTHORIZATION_CODE_SECONDS } from './server-metadata.js';
 
-/** What a code was issued for; the token endpoint checks the redemption against it. */
+/** Request data that a code is bound to; the token endpoint checks the redemption against it. */
 export interface CodeIssue {
   clientId: string;
   userId: string;

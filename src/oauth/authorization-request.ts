@@ -35,10 +35,10 @@ export class AuthorizationErrorResponse extends Error {
 }
 
 /**
- * Validates an authorization request in the order RFC 6749 section 4.1.2.1 requires: the client and
- * redirect URI first, whose errors are thrown as ProtocolErrors and shown to the user (redirecting
- * would hand the code to an unverified URI), then everything else, thrown as
- * AuthorizationErrorResponse to be sent to the redirect URI.
+ * Validates an authorization request in the order RFC 6749 section 4.1.2.1 requires. The client and
+ * redirect URI come first. Their errors are thrown as ProtocolErrors and shown to the user, because a
+ * redirect would go to an unverified URI. Every later error is thrown as AuthorizationErrorResponse
+ * and sent to the redirect URI.
  */
 export async function parseAuthorizationRequest(context: AppContext, source: unknown): Promise<AuthorizationRequest> {
   const parameters = readParameters(source);

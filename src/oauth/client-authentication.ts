@@ -7,10 +7,10 @@ import { findClient, type OAuthClient } from './clients.js';
 import { InvalidClient } from './errors.js';
 
 /**
- * Authenticates the client of a token or revocation request by the method it registered: `none`
- * (client_id in the body), `client_secret_post` (id and secret in the body) or `client_secret_basic`
- * (RFC 6749 section 2.3.1: both form-encoded inside HTTP Basic, with no client_id in the body needed).
- * When the header and the body both name a client, they must agree.
+ * Authenticates the client of a token or revocation request by the method it registered. `none`
+ * sends client_id in the body, and `client_secret_post` sends the id and secret in the body.
+ * `client_secret_basic` sends both form-encoded inside HTTP Basic (RFC 6749 section 2.3.1), and then
+ * the body needs no client_id. When the header and the body both name a client, they must agree.
  */
 export async function authenticateClient(context: AppContext, request: FastifyRequest, form: Record<string, string>): Promise<OAuthClient> {
   const basic = readBasicCredentials(request.headers.authorization);
@@ -32,7 +32,9 @@ export async function authenticateClient(context: AppContext, request: FastifyRe
   }
   if (!client) throw new InvalidClient('unknown client_id', { basic: Boolean(basic) });
 
-  const used = basic ? 'client_secret_basic' : bodySecret !== undefined ? 'client_secret_post' : 'none';
+  let used: OAuthClient['authMethod'] = 'none';
+  if (bodySecret !== undefined) used = 'client_secret_post';
+  if (basic) used = 'client_secret_basic';
   if (used !== client.authMethod) {
     throw new InvalidClient(`client registered ${client.authMethod} but authenticated with ${used}`, { basic: Boolean(basic) });
   }

@@ -46,8 +46,8 @@ export function metadataDocumentURLProblem(context: AppContext, clientId: string
 /**
  * Loads the client that a metadata document describes: from the cache while it is fresh, else by
  * fetching the URL through the SSRF guard (public addresses only, no redirects, size and time
- * capped). Throws InvalidClientMetadata when the URL or document is unacceptable or the fetch fails;
- * an expired cached copy is not used then, so a withdrawn document stops working.
+ * capped). Throws InvalidClientMetadata when the URL or document is unacceptable or the fetch fails.
+ * An expired cached copy is not used then, so a withdrawn document stops working.
  */
 export async function loadMetadataDocumentClient(context: AppContext, clientId: string): Promise<OAuthClient> {
   const problem = metadataDocumentURLProblem(context, clientId);

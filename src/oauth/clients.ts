@@ -45,7 +45,7 @@ export function clientFromRow(row: OAuthClientTable): OAuthClient {
   };
 }
 
-/** Returns the host that a client's first redirect URI points at, for the consent page; a private-use scheme shows as `scheme:`. */
+/** Returns the host a redirect URI points at, for the consent page; a private-use scheme shows as `scheme:`. */
 export function redirectHostOf(uri: string): string {
   try {
     const url = new URL(uri);

@@ -82,7 +82,7 @@ export class ResourceMissingCredential extends ProtocolError {
   }
 }
 
-/** 403 insufficient_scope at the MCP endpoint; the challenge names every scope the request needs. */
+/** 403 insufficient_scope at the MCP endpoint; the challenge names the scopes held and the scopes needed. */
 export class InsufficientScope extends ProtocolError {
   constructor(challenge: string, detail: string) {
     super(403, 'insufficient_scope', 'The access token does not carry the scope this request needs.', { detail, challenge });

@@ -4,8 +4,8 @@ import { InvalidRequest } from '../http/errors.js';
 
 /**
  * Reads OAuth parameters from a urlencoded body or a query string. RFC 6749 section 3.1 forbids
- * sending a parameter more than once, so a repeated one is invalid_request; empty values count as
- * absent (RFC 6749 section 3.1).
+ * sending a parameter more than once, so a repeated one is invalid_request. Empty values count as
+ * absent, as the same section requires.
  */
 export function readParameters(source: unknown): Record<string, string> {
   const parameters: Record<string, string> = {};

@@ -7,10 +7,10 @@ const forbiddenSchemes = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 
 const MAX_REDIRECT_URI_LENGTH = 2000;
 
 /**
- * Checks a redirect URI that a client registers. Returns a problem to show, or undefined when the URI
- * is allowed: https anywhere; http only on a loopback host (RFC 8252 section 7.3); private-use schemes
- * such as `cursor://` (RFC 8252 section 7.1), which desktop MCP clients use. Fragments and schemes that
- * run code or read files are rejected.
+ * Checks a redirect URI that a client registers, and returns a problem to show or undefined. Allowed
+ * are https anywhere, http only on a loopback host (RFC 8252 section 7.3), and private-use schemes such
+ * as `cursor://` (RFC 8252 section 7.1), which desktop MCP clients use. Fragments and schemes that run
+ * code or read files are rejected.
  */
 export function redirectURIProblem(uri: string): string | undefined {
   if (uri.length > MAX_REDIRECT_URI_LENGTH) return `The redirect URI is longer than ${MAX_REDIRECT_URI_LENGTH} characters.`;

@@ -88,8 +88,8 @@ export async function exchangeAuthorizationCode(
 
 /**
  * Exchanges a refresh token for new tokens and rotates it (OAuth 2.1 section 4.3.1). Using a refresh
- * token that was already rotated revokes the whole grant: either the client or an attacker holds a
- * stolen copy, and the server cannot tell which. Two concurrent uses of one token count as reuse.
+ * token that was already rotated revokes the whole grant, because either the client or an attacker
+ * has a stolen copy, and the server cannot know which. Two concurrent uses of one token count as reuse.
  */
 export async function refreshTokens(
   context: AppContext,
@@ -151,7 +151,7 @@ export async function refreshTokens(
 /**
  * Revokes a token (RFC 7009). Revoking a refresh token ends its whole grant; revoking an access token
  * ends that token only. An unknown token, or one of another client, changes nothing and still counts
- * as success (RFC 7009 section 2.2), so the response tells a caller nothing about other clients' tokens.
+ * as success (RFC 7009 section 2.2), so the response reveals nothing about other clients' tokens.
  */
 export async function revokeToken(context: AppContext, client: OAuthClient, token: string): Promise<void> {
   const row = await context.store.db

@@ -15,7 +15,7 @@ for (const database of databaseCases) {
     let gatehouse: TestGatehouse;
     let browser: BrowserClient;
     let organizationId: string;
-    // oauth4webapi refuses plain http unless told; the test server runs on loopback http.
+    // oauth4webapi rejects plain http unless this option is set, and the test server runs on loopback http.
     const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
     before(async () => {
@@ -43,8 +43,9 @@ for (const database of databaseCases) {
           await oauth.dynamicClientRegistrationRequest(as, { redirect_uris: [redirectURI], client_name: `oauth4webapi ${method}`, token_endpoint_auth_method: method }, insecure),
         );
         const client: oauth.Client = { client_id: registered.client_id, token_endpoint_auth_method: method };
-        const clientAuth =
-          method === 'none' ? oauth.None() : method === 'client_secret_basic' ? oauth.ClientSecretBasic(String(registered.client_secret)) : oauth.ClientSecretPost(String(registered.client_secret));
+        let clientAuth = oauth.None();
+        if (method === 'client_secret_basic') clientAuth = oauth.ClientSecretBasic(String(registered.client_secret));
+        if (method === 'client_secret_post') clientAuth = oauth.ClientSecretPost(String(registered.client_secret));
 
         const verifier = oauth.generateRandomCodeVerifier();
         const state = oauth.generateRandomState();

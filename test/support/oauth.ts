@@ -9,7 +9,7 @@ import { createOneTimeLink } from '../../src/setup/one-time-links.js';
 import { BrowserClient, readForm } from './browser-client.js';
 import type { TestGatehouse } from './gatehouse.js';
 
-/** A PKCE verifier and its S256 challenge. */
+/** Generates a PKCE verifier and its S256 challenge. */
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
@@ -122,7 +122,7 @@ export async function signInAsNewMember(gatehouse: TestGatehouse, organizationId
   return { browser, userId: user.id };
 }
 
-/** A small HTTP server on 127.0.0.1 that serves fixed responses by path, for client ID metadata documents. */
+/** Starts an HTTP server on 127.0.0.1 that serves fixed responses by path, such as client ID metadata documents or a redirect target. */
 export async function startDocumentServer(): Promise<{
   origin: string;
   serve(path: string, response: { status?: number; body: string; headers?: Record<string, string> }): void;
@@ -164,8 +164,8 @@ export interface IssuedTokens {
 }
 
 /**
- * Registers a public client, runs consent in the signed-in browser and redeems the code; the shortest
- * way to a valid access and refresh token for tests of what comes after.
+ * Registers a public client, runs consent in the signed-in browser and redeems the code. Tests of what
+ * happens after the code exchange use it to get a valid access and refresh token.
  */
 export async function obtainTokens(gatehouse: TestGatehouse, browser: BrowserClient, organizationId: string, options: { scope?: string } = {}): Promise<IssuedTokens> {
   const redirectURI = 'http://127.0.0.1:40000/callback';

@@ -20,8 +20,8 @@ import { formField, requireCSRF, sendPage } from './page.js';
 
 /**
  * Sign-in page that takes a `return_to` path and follows it after any sign-in method.
- * NOTE: the sign-in page adds `return_to` in a separate change; until it lands, a user who signs in
- * from here lands on the start page and must restart the connection from the application.
+ * NOTE: the sign-in page gets `return_to` in a separate change. Until then, a user who signs in from
+ * here ends on the start page and must start the connection again from the application.
  */
 const SIGN_IN_PATH = '/signin';
 
@@ -29,9 +29,9 @@ const SIGN_IN_PATH = '/signin';
 const CONSENT_FIELDS = new Set(['csrf_token', 'organization_id', 'decision']);
 
 /**
- * Registers the authorization endpoint (OAuth 2.1 section 4.1.1) as a page: GET validates the request
- * and shows consent, sending a visitor without a session to sign in first; POST records the user's
- * answer and redirects to the client with a code or `access_denied`, always with `iss` (RFC 9207).
+ * Registers the authorization endpoint (OAuth 2.1 section 4.1.1) as a page. GET validates the request
+ * and shows consent, after sending a visitor without a session to sign in. POST records the user's
+ * decision and redirects to the client with a code or `access_denied`, always with `iss` (RFC 9207).
  */
 export function registerAuthorizePages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
   app.get('/oauth/authorize', async (request, reply) => {
@@ -81,7 +81,7 @@ export function registerAuthorizePages(app: FastifyInstance, context: AppContext
   });
 }
 
-/** Parses the request; errors meant for the client become a redirect, and undefined tells the caller the reply is sent. */
+/** Parses the request. An error meant for the client becomes a redirect, and then the result is undefined because the reply is sent. */
 async function parseOrRedirect(context: AppContext, source: unknown, reply: FastifyReply): Promise<AuthorizationRequest | undefined> {
   try {
     return await parseAuthorizationRequest(context, source);
