@@ -26,6 +26,7 @@ import { registerMCPRoutes } from '../mcp/routes.js';
 import { registerOAuthRoutes } from '../oauth/routes.js';
 import { registerAuthorizePages } from './pages/oauth-authorize.js';
 import { registerConnectedAppPages } from './pages/connected-apps.js';
+import { registerOAuthClientPages } from './pages/oauth-clients.js';
 import { stylesheet } from '../web/style.js';
 
 /** Dependencies of the HTTP server. */
@@ -85,6 +86,7 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerOAuthRoutes(app, context);
   registerAuthorizePages(app, context, verifier);
   registerConnectedAppPages(app, context, verifier);
+  registerOAuthClientPages(app, context, verifier);
   registerMCPRoutes(app, context, verifier);
 
   return app;

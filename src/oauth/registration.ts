@@ -152,3 +152,44 @@ export async function registerClient(
     ...validated.metadata,
   };
 }
+
+/** A client that an owner registered for an organization, as the settings page lists it. */
+export interface PreregisteredClient {
+  clientId: string;
+  name: string | null;
+  redirectURIs: string[];
+  authMethod: string;
+  createdAt: string;
+}
+
+/** Lists the clients that owners registered for an organization, newest first. */
+export async function listPreregisteredClients(context: AppContext, organizationId: string): Promise<PreregisteredClient[]> {
+  const rows = await context.store.db
+    .selectFrom('oauth_clients')
+    .select(['client_id', 'client_name', 'redirect_uris', 'token_endpoint_auth_method', 'created_at'])
+    .where('organization_id', '=', organizationId)
+    .where('kind', '=', 'preregistered')
+    .orderBy('created_at', 'desc')
+    .execute();
+  return rows.map((row) => ({
+    clientId: row.client_id,
+    name: row.client_name,
+    redirectURIs: JSON.parse(row.redirect_uris) as string[],
+    authMethod: row.token_endpoint_auth_method,
+    createdAt: row.created_at,
+  }));
+}
+
+/**
+ * Deletes a client that an owner registered for the organization, with its grants, tokens and codes
+ * (the foreign keys cascade). Returns false when no such client belongs to the organization.
+ */
+export async function deletePreregisteredClient(context: AppContext, organizationId: string, clientId: string): Promise<boolean> {
+  const result = await context.store.db
+    .deleteFrom('oauth_clients')
+    .where('client_id', '=', clientId)
+    .where('organization_id', '=', organizationId)
+    .where('kind', '=', 'preregistered')
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

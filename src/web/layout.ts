@@ -18,6 +18,7 @@ export function layout(frame: PageFrame, content: SafeHTML): string {
           ? html`<a href="/orgs/${frame.organizationId}/settings">Organization</a>
               <a href="/orgs/${frame.organizationId}/settings/members">Members</a>
               ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>` : ''}
+              ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/oauth-clients">OAuth clients</a>` : ''}
               <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>
               <a href="/orgs/${frame.organizationId}/settings/connected-apps">Connected apps</a>`
           : ''}

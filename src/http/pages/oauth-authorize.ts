@@ -62,8 +62,8 @@ export function registerAuthorizePages(app: FastifyInstance, context: AppContext
     }
 
     const organizationId = formField(request, 'organization_id');
-    if (!principal.organizations.some((membership) => membership.organizationId === organizationId)) {
-      throw new Forbidden('Choose one of your organizations.', 'consent for an organization the user is not in');
+    if (!allowedOrganizations(principal, authorization).some((membership) => membership.organizationId === organizationId)) {
+      throw new Forbidden('Choose one of the organizations this page offered.', 'consent for an organization the user is not in or the client is not registered for');
     }
 
     const code = await issueAuthorizationCode(context, {
@@ -93,6 +93,13 @@ async function parseOrRedirect(context: AppContext, source: unknown, reply: Fast
   }
 }
 
+/** Returns the organizations the user may authorize the client for: all of theirs, or only the one an owner registered it for. */
+function allowedOrganizations(principal: Principal, authorization: AuthorizationRequest): Principal['organizations'] {
+  const { organizationId } = authorization.client;
+  if (organizationId === null) return principal.organizations;
+  return principal.organizations.filter((membership) => membership.organizationId === organizationId);
+}
+
 /** Returns the CSP source that lets the consent form's redirect reach the client: an origin, or `scheme:` for private-use schemes. */
 function redirectSource(redirectURI: string): string {
   const url = new URL(redirectURI);
@@ -107,18 +114,24 @@ function renderConsent(context: AppContext, request: FastifyRequest, reply: Fast
   const hiddenFields = Object.entries(authorization.parameters).map(([field, value]) => html`<input type="hidden" name="${field}" value="${value}">`);
 
   const warnings = [];
+  const notes = [];
   if (client.kind === 'dynamic') {
     warnings.push(html`<li>This application registered itself, so Gatehouse cannot confirm who publishes it. Its name is what it calls itself.</li>`);
   }
   if (client.kind === 'metadata_document') {
     warnings.push(html`<li>This application is identified by <strong>${redirectHostOf(client.clientId)}</strong>, which vouches for its name and addresses.</li>`);
   }
+  if (client.kind === 'preregistered') {
+    notes.push(html`<p id="client-registered-by-owner">An owner of your organization registered this application.</p>`);
+  }
   if (onlyLoopbackRedirects([authorization.redirectURI])) {
     warnings.push(html`<li>Access goes to a program on this computer (<strong>${redirectHost}</strong>). Continue only if you just started this from a tool you trust.</li>`);
   }
 
-  if (principal.organizations.length === 0) {
-    return sendPage(reply, { status: 403, title: 'No organization', csrfToken, principal, content: html`<p class="notice error" role="alert">You are not a member of any organization, so there is nothing to give ${name} access to.</p>` });
+  const organizations = allowedOrganizations(principal, authorization);
+  if (organizations.length === 0) {
+    const reason = client.organizationId === null ? 'You are not a member of any organization' : 'This application is registered for an organization you are not a member of';
+    return sendPage(reply, { status: 403, title: 'No organization', csrfToken, principal, content: html`<p class="notice error" role="alert">${reason}, so you cannot give ${name} access.</p>` });
   }
 
   return sendPage(reply, {
@@ -131,6 +144,7 @@ function renderConsent(context: AppContext, request: FastifyRequest, reply: Fast
   <dt>Application ID</dt><dd><code>${client.clientId}</code></dd>
   <dt>Sends you back to</dt><dd><strong id="redirect-host">${redirectHost}</strong></dd>
 </dl>
+${notes}
 ${warnings.length > 0 ? html`<div class="notice error" role="note" id="consent-warnings"><p>Check before you allow:</p><ul>${warnings}</ul></div>` : ''}
 <p>It will be able to:</p>
 <ul id="scopes">${authorization.scope.map((scope) => html`<li>${scopeDescriptions[scope] ?? scope}</li>`)}</ul>
@@ -140,7 +154,7 @@ ${warnings.length > 0 ? html`<div class="notice error" role="note" id="consent-w
   <input type="hidden" name="decision" value="allow">
   ${hiddenFields}
   <label for="organization_id">Organization</label>
-  <select id="organization_id" name="organization_id">${principal.organizations.map((membership) => html`<option value="${membership.organizationId}">${membership.organizationName}</option>`)}</select>
+  <select id="organization_id" name="organization_id">${organizations.map((membership) => html`<option value="${membership.organizationId}">${membership.organizationName}</option>`)}</select>
   <button type="submit" id="allow">Allow</button>
 </form>
 <form method="post" action="/oauth/authorize?deny">
