@@ -51,7 +51,10 @@ export function registerMCPRoutes(app: FastifyInstance, context: AppContext, ver
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value as string);
     }
+    // The response bypasses Fastify's onSend hook, so the headers it would add are set here.
     reply.raw.setHeader('cache-control', 'no-store');
+    reply.raw.setHeader('x-content-type-options', 'nosniff');
+    reply.raw.setHeader('referrer-policy', 'same-origin');
     reply.raw.on('close', () => {
       void transport.close();
       void server.close();

@@ -65,6 +65,16 @@ for (const database of databaseCases) {
       await client.close();
     });
 
+    it('tool call response headers', async () => {
+      const answer = await callTool(gatehouse, key, 'whoami');
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get('content-type'), 'application/json');
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(answer.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+      assert.equal(answer.headers.get('mcp-session-id'), null, 'the server is stateless');
+    });
+
     it('missing credential gets the discovery challenge', async () => {
       const answer = await callTool(gatehouse, undefined, 'whoami');
       assert.equal(answer.status, 401);

@@ -139,6 +139,14 @@ for (const database of databaseCases) {
       assert.match(body, /<ul id="scopes"><li>See your profile, the organization and its projects<\/li><\/ul>/, 'offline_access is not listed');
     });
 
+    it('registration scope does not limit later requests', async () => {
+      const narrow = await registerClient(gatehouse, { redirect_uris: [redirectURI], scope: 'gatehouse:read' });
+      const response = await browser.request(url({ scope: 'gatehouse:read gatehouse:write' }, { clientId: narrow.client_id }));
+      const body = await response.text();
+      assert.equal(response.status, 200, body);
+      assert.match(body, /<li>Create projects in the organization, where your permission group allows it<\/li>/);
+    });
+
     it('resource with uppercase host is accepted', async () => {
       const resource = `${gatehouse.url.replace('localhost', 'LOCALHOST')}/mcp`;
       const response = await browser.request(url({ resource }));
