@@ -59,6 +59,8 @@ export async function loadMetadataDocumentClient(context: AppContext, clientId: 
     return clientFromRow(cached);
   }
 
+  // NOTE: failures are not cached, so every authorization request naming an unreachable document
+  // fetches it again, each bounded by the size and time limits above.
   let fetched;
   try {
     fetched = await fetchPublicResponse(clientId, {

@@ -33,6 +33,8 @@ export function registerOAuthRoutes(app: FastifyInstance, context: AppContext): 
     return authorizationServerMetadata(context);
   });
 
+  // TODO: registration is open to anyone, as MCP clients expect, and nothing limits its rate yet, so
+  // a script can fill oauth_clients. Unused registrations are never deleted either.
   app.post('/oauth/register', async (request, reply) => {
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (contentType !== 'application/json') throw new InvalidRequest('The body must be application/json client metadata (RFC 7591).');
