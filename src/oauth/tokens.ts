@@ -7,7 +7,7 @@ import { constantTimeEqual, newId, randomToken, sha256Hex } from '../crypto/toke
 import type { Database, OAuthTokenTable } from '../db/schema.js';
 import { InvalidRequest } from '../http/errors.js';
 import type { OAuthClient } from './clients.js';
-import { InvalidGrant, InvalidScope, InvalidTarget } from './errors.js';
+import { InvalidGrant, InvalidScope, InvalidTarget, UnauthorizedClient } from './errors.js';
 import { normalizeResource } from './resource.js';
 import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS } from './server-metadata.js';
 
@@ -96,7 +96,7 @@ export async function refreshTokens(
   client: OAuthClient,
   input: { refreshToken: string; scope: string | undefined; resource: string | undefined },
 ): Promise<TokenResponse> {
-  if (!client.grantTypes.includes('refresh_token')) throw new InvalidGrant('client is not registered for refresh_token');
+  if (!client.grantTypes.includes('refresh_token')) throw new UnauthorizedClient('The client is not registered for the refresh_token grant.');
   const resource = input.resource === undefined ? undefined : normalizeResource(input.resource);
 
   const outcome = await context.store.db.transaction().execute(async (transaction): Promise<Outcome> => {

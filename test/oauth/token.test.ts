@@ -210,6 +210,22 @@ for (const database of databaseCases) {
       assert.deepEqual(missing.body, { error: 'invalid_request', error_description: 'grant_type is required.' });
     });
 
+    it('refresh by a client without the grant type', async () => {
+      const client = await registerClient(gatehouse, { redirect_uris: [redirectURI], grant_types: ['authorization_code'] });
+      const answer = await tokenRequest(gatehouse, { grant_type: 'refresh_token', refresh_token: 'ghr_anything', client_id: client.client_id });
+      assert.equal(answer.status, 400);
+      assert.deepEqual(answer.body, { error: 'unauthorized_client', error_description: 'The client is not registered for the refresh_token grant.' });
+    });
+
+    it('code exchange without refresh grant type issues no refresh token', async () => {
+      const client = await registerClient(gatehouse, { redirect_uris: [redirectURI], grant_types: ['authorization_code'] });
+      const pkce = pkcePair();
+      const callback = await consent(browser, authorizationURL(gatehouse, { clientId: client.client_id, redirectURI, challenge: pkce.challenge }), organizationId);
+      const answer = await tokenRequest(gatehouse, codeForm({ client, code: callback.searchParams.get('code')!, verifier: pkce.verifier }));
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal('refresh_token' in answer.body, false);
+    });
+
     it('JSON body gets invalid_request', async () => {
       const response = await fetch(`${gatehouse.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'refresh_token' }) });
       assert.equal(response.status, 400);
