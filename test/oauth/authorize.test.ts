@@ -227,6 +227,20 @@ for (const database of databaseCases) {
       });
     }
 
+    it('slow metadata document times out', async () => {
+      const documentURL = `${documents.origin}/slow.json`;
+      documents.serve('/slow.json', {
+        body: JSON.stringify({ client_id: documentURL, client_name: 'Slow', redirect_uris: ['http://localhost/cb'] }),
+        delayMilliseconds: 6000,
+      });
+      const started = Date.now();
+      const answer = await browser.request(url({}, { clientId: documentURL, redirectURI: 'http://localhost:5000/cb' }));
+      const body = await answer.text();
+      assert.equal(answer.status, 400);
+      assert.ok(body.includes('The URL did not answer within 5 s.'), body);
+      assert.ok(Date.now() - started < 5900, 'Gatehouse gave up before the document arrived');
+    });
+
     it('metadata document redirect outside its list is rejected', async () => {
       const documentURL = `${documents.origin}/strict.json`;
       documents.serve('/strict.json', { body: JSON.stringify({ client_id: documentURL, client_name: 'Strict', redirect_uris: ['https://strict.example/cb'] }) });

@@ -125,11 +125,11 @@ export async function signInAsNewMember(gatehouse: TestGatehouse, organizationId
 /** Starts an HTTP server on 127.0.0.1 that serves fixed responses by path, such as client ID metadata documents or a redirect target. */
 export async function startDocumentServer(): Promise<{
   origin: string;
-  serve(path: string, response: { status?: number; body: string; headers?: Record<string, string> }): void;
+  serve(path: string, response: { status?: number; body: string; headers?: Record<string, string>; delayMilliseconds?: number }): void;
   requests: string[];
   close(): Promise<void>;
 }> {
-  const routes = new Map<string, { status?: number; body: string; headers?: Record<string, string> }>();
+  const routes = new Map<string, { status?: number; body: string; headers?: Record<string, string>; delayMilliseconds?: number }>();
   const requests: string[] = [];
   const server: Server = createServer((request, response) => {
     requests.push(request.url ?? '');
@@ -138,7 +138,9 @@ export async function startDocumentServer(): Promise<{
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(route.status ?? 200, { 'content-type': 'application/json', ...route.headers }).end(route.body);
+    const send = () => response.writeHead(route.status ?? 200, { 'content-type': 'application/json', ...route.headers }).end(route.body);
+    if (route.delayMilliseconds) setTimeout(send, route.delayMilliseconds).unref();
+    else send();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -150,6 +152,7 @@ export async function startDocumentServer(): Promise<{
     },
     requests,
     async close() {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
