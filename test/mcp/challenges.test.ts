@@ -131,6 +131,23 @@ for (const database of databaseCases) {
       assert.equal(authenticated.headers.get('allow'), 'POST');
     });
 
+    it('token follows the member’s current group', async () => {
+      const member = await signInAsNewMember(gatehouse, organizationId, `jo-${database.name}@example.com`, 'engineers');
+      const tokens = await obtainTokens(gatehouse, member.browser, organizationId, { scope: 'gatehouse:read gatehouse:write' });
+      const created = await callTool(gatehouse, tokens.accessToken, 'create_project', { organization_id: organizationId, name: `Jo ${database.name}` });
+      assert.equal(created.status, 200);
+      assert.doesNotMatch(created.text, /"isError":true/);
+
+      const { db } = gatehouse.app.context.store;
+      const viewers = await db.selectFrom('permission_groups').select('id').where('organization_id', '=', organizationId).where('role', '=', 'viewers').executeTakeFirstOrThrow();
+      await db.updateTable('memberships').set({ group_id: viewers.id }).where('user_id', '=', member.userId).where('organization_id', '=', organizationId).execute();
+
+      const denied = await callTool(gatehouse, tokens.accessToken, 'create_project', { organization_id: organizationId, name: `Jo again ${database.name}` });
+      assert.equal(denied.status, 200, 'the scope still allows the call');
+      assert.match(denied.text, /"isError":true/);
+      assert.match(denied.text, /Your permission group does not allow projects.write in this organization/);
+    });
+
     it('removing the member stops tokens and keys at once', async () => {
       const member = await signInAsNewMember(gatehouse, organizationId, 'erin@example.com', 'engineers');
       const tokens = await obtainTokens(gatehouse, member.browser, organizationId);
