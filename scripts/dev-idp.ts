@@ -19,6 +19,8 @@ export interface DevIdpOptions {
   clientId: string;
   clientSecret: string;
   redirectUris: string[];
+  /** Behave like Google: Google's demo accounts, `hd` for Workspace accounts, one unverified address. */
+  google?: boolean;
 }
 
 export interface DevIdp {
@@ -33,6 +35,23 @@ export const DEMO_USERS = [
   { sub: 'user-bob', email: 'bob@example.com', name: 'Bob Example' },
   { sub: 'user-carol', email: 'carol@other.test', name: 'Carol Other' },
 ] as const;
+
+/** Accounts in --google mode: Workspace (with `hd`), consumer, and an address Google has not verified. */
+export const GOOGLE_DEMO_USERS: readonly DemoUser[] = [
+  { sub: '108000000000000000001', email: 'alice@example.com', name: 'Alice Example', hd: 'example.com' },
+  { sub: '108000000000000000002', email: 'dana@example.com', name: 'Dana Example', hd: 'example.com' },
+  { sub: '108000000000000000003', email: 'erin@gmail.com', name: 'Erin Consumer' },
+  { sub: '108000000000000000004', email: 'grace@example.com', name: 'Grace Personal' },
+  { sub: '108000000000000000005', email: 'frank@example.com', name: 'Frank Unverified', hd: 'example.com', emailVerified: false },
+];
+
+interface DemoUser {
+  sub: string;
+  email: string;
+  name: string;
+  hd?: string;
+  emailVerified?: boolean;
+}
 
 const DEFAULTS: DevIdpOptions = {
   host: '127.0.0.1', port: 3900, clientId: 'gatehouse-dev', clientSecret: 'gatehouse-dev-secret',
@@ -116,7 +135,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       pkce: { required: () => true },
       scopes: SCOPES,
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+      claims: { openid: ['sub', 'hd'], email: ['email', 'email_verified'], profile: ['name'] },
       // By default oidc-provider puts only `sub` in the ID token of a code flow and serves email
       // and name from userinfo, but the relying parties under test read them from the ID token.
       conformIdTokenClaims: false,
@@ -124,10 +143,16 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       // Plain numbers, because most of oidc-provider's default TTL functions print a notice on stdout.
       ttl: { AccessToken: 3600, IdToken: 3600, Interaction: 3600, Session: 86400, Grant: 86400 },
       findAccount: (_ctx: unknown, sub: string) => {
-        const user = DEMO_USERS.find((candidate) => candidate.sub === sub);
+        const user = usersOf(options).find((candidate) => candidate.sub === sub);
         return user && {
           accountId: user.sub,
-          claims: () => ({ sub: user.sub, email: user.email, email_verified: true, name: user.name }),
+          claims: () => ({
+            sub: user.sub,
+            email: user.email,
+            email_verified: user.emailVerified ?? true,
+            name: user.name,
+            ...(user.hd ? { hd: user.hd } : {}),
+          }),
         };
       },
       renderError: (ctx: { type: string; body: string }, out: Record<string, unknown>) => {
@@ -151,7 +176,7 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       handleProvider(req, res);
       return;
     }
-    handleInteraction(provider, req, res, match[1], match[2]).catch((error: unknown) => sendError(res, error));
+    handleInteraction(provider, usersOf(options), req, res, match[1], match[2]).catch((error: unknown) => sendError(res, error));
   });
 
   const close = () => new Promise<void>((resolve, reject) => {
@@ -161,8 +186,12 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   return { issuer, close };
 }
 
-async function handleInteraction(provider: Provider, req: IncomingMessage, res: ServerResponse, uid: string,
-  action: string | undefined): Promise<void> {
+function usersOf(options: DevIdpOptions): readonly DemoUser[] {
+  return options.google ? GOOGLE_DEMO_USERS : DEMO_USERS;
+}
+
+async function handleInteraction(provider: Provider, users: readonly DemoUser[], req: IncomingMessage, res: ServerResponse,
+  uid: string, action: string | undefined): Promise<void> {
   const interaction = await provider.interactionDetails(req, res);
   if (interaction.uid !== uid) {
     sendHtml(res, 400, page('Sign-in error', '<p>This sign-in page does not belong to the current sign-in.</p>'));
@@ -183,7 +212,7 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
     await provider.interactionFinished(req, res, { consent: { grantId } });
   } else if (prompt === 'login' && action === undefined) {
     const hint = interaction.params.login_hint;
-    sendHtml(res, 200, loginPage(uid, typeof hint === 'string' ? hint : ''));
+    sendHtml(res, 200, loginPage(users, uid, typeof hint === 'string' ? hint : ''));
   } else if (prompt === 'login' && action === 'login') {
     const form = await readForm(req);
     if (!form) {
@@ -191,9 +220,9 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
       return;
     }
     const email = form.get('email')?.trim() ?? '';
-    const user = DEMO_USERS.find((candidate) => candidate.email === email.toLowerCase());
+    const user = users.find((candidate) => candidate.email === email.toLowerCase());
     if (!user || form.get('password') !== DEMO_PASSWORD) {
-      sendHtml(res, 401, loginPage(uid, email, 'Unknown user or wrong password.'));
+      sendHtml(res, 401, loginPage(users, uid, email, 'Unknown user or wrong password.'));
       return;
     }
     const grantId = await grantRequested(provider, interaction, user.sub);
@@ -230,10 +259,10 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
   return size > MAX_FORM_BYTES ? undefined : new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-function loginPage(uid: string, email: string, error?: string): string {
+function loginPage(demoUsers: readonly DemoUser[], uid: string, email: string, error?: string): string {
   const base = `/interaction/${encodeURIComponent(uid)}`;
   const errorText = error ? ` <strong id="password-error" role="alert">${escapeHtml(error)}</strong>` : '';
-  const users = DEMO_USERS.map((user) => escapeHtml(user.email)).join(', ');
+  const users = demoUsers.map((user) => escapeHtml(user.email)).join(', ');
   return page(
     'Sign in',
     `<h1>Development identity provider</h1>
@@ -289,6 +318,7 @@ const HELP = `Usage: npx tsx scripts/dev-idp.ts [options]
   --client-id <id>          client id (default ${DEFAULTS.clientId})
   --client-secret <secret>  client secret (default ${DEFAULTS.clientSecret})
   --redirect-uri <uri>      allowed redirect URI, repeatable (default ${DEFAULTS.redirectUris.join(' ')})
+  --google                  act like Google sign-in: Google demo accounts with hd claims, one unverified
   --help                    print this help
 `;
 
@@ -300,6 +330,7 @@ async function main(): Promise<void> {
       'client-id': { type: 'string', default: DEFAULTS.clientId },
       'client-secret': { type: 'string', default: DEFAULTS.clientSecret },
       'redirect-uri': { type: 'string', multiple: true, default: DEFAULTS.redirectUris },
+      google: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -312,26 +343,34 @@ async function main(): Promise<void> {
   }
   const clientId = args['client-id'];
   const clientSecret = args['client-secret'];
-  const redirectUris = args['redirect-uri'];
+  const google = args.google;
+  // Without --redirect-uri, Google mode registers Gatehouse's Google callback instead of the OIDC one.
+  const redirectUris = google && args['redirect-uri'] === DEFAULTS.redirectUris
+    ? ['http://localhost:3000/signin/google/callback']
+    : args['redirect-uri'];
 
   console.error('WARNING: this is a development OpenID provider with demo users and a shared password. Do not use it in production.');
-  const idp = await startDevIdp({ host: args.host, port: Number(args.port), clientId, clientSecret, redirectUris });
-  const users = DEMO_USERS.map((user) => user.email);
+  const idp = await startDevIdp({ host: args.host, port: Number(args.port), clientId, clientSecret, redirectUris, google });
+  const users = (google ? GOOGLE_DEMO_USERS : DEMO_USERS).map((user) => user.email);
   const { issuer } = idp;
   process.stdout.write(`${JSON.stringify({ issuer, clientId, clientSecret, redirectUris, users, password: DEMO_PASSWORD })}\n`);
-  console.error(
-    [
-      '',
-      'In Gatehouse, open Settings > Sign-in connections and add a connection with:',
-      `  Issuer URL:     ${issuer}`,
-      `  Client ID:      ${clientId}`,
-      `  Client secret:  ${clientSecret}`,
-      '  Email domains:  example.com',
-      `Then sign in as alice@example.com or bob@example.com with the password "${DEMO_PASSWORD}".`,
-      `This provider only accepts the redirect URIs ${redirectUris.join(', ')}.`,
-      '',
-    ].join('\n'),
-  );
+  const instructions = google
+    ? [
+        'Start Gatehouse with these settings to use this provider as "Continue with Google":',
+        `  GATEHOUSE_GOOGLE_ISSUER=${issuer} GATEHOUSE_GOOGLE_CLIENT_ID=${clientId} GATEHOUSE_GOOGLE_CLIENT_SECRET=${clientSecret} npm start`,
+        `Accounts: ${users.join(', ')}; the password is "${DEMO_PASSWORD}".`,
+        'alice and dana are Workspace accounts of example.com (hd claim), erin is a consumer account,',
+        'grace has no hd claim, and Google has not verified frank\'s address.',
+      ]
+    : [
+        'In Gatehouse, open Settings > Sign-in connections and add a connection with:',
+        `  Issuer URL:     ${issuer}`,
+        `  Client ID:      ${clientId}`,
+        `  Client secret:  ${clientSecret}`,
+        '  Email domains:  example.com',
+        `Then sign in as alice@example.com or bob@example.com with the password "${DEMO_PASSWORD}".`,
+      ];
+  console.error(['', ...instructions, `This provider only accepts the redirect URIs ${redirectUris.join(', ')}.`, ''].join('\n'));
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void idp.close().finally(() => process.exit(0)));

@@ -27,7 +27,11 @@ export interface ServerRole<Request, Reply extends { type: string }> {
  * parent its 'ready' message, or 'failed' and exits. Replies to 'cpu' with the process's CPU time.
  * Shuts down and drops the database when the parent sends 'stop' or goes away.
  */
-export async function serveGatehouse<Request, Reply extends { type: string }>(kind: DatabaseKind, role: ServerRole<Request, Reply>): Promise<void> {
+export async function serveGatehouse<Request, Reply extends { type: string }>(
+  kind: DatabaseKind,
+  role: ServerRole<Request, Reply>,
+  overrides: Partial<Config> = {},
+): Promise<void> {
   const send = (message: { type: 'ready' } | Reply | BaseServerMessage) => process.send?.(message);
   let database: TemporaryDatabase | undefined;
   let app: App | undefined;
@@ -74,10 +78,17 @@ export async function serveGatehouse<Request, Reply extends { type: string }>(ki
       // GATEHOUSE_DOMAIN_RECHECK_MINUTES.
       dnsServers: [],
       domainRecheckSeconds: 21_600,
+      google: undefined,
+      mail: { smtpUrl: undefined, from: 'gatehouse@localhost.test' },
       trustProxy: false,
       // Fastify logs two info lines per request, which would dominate the profile. Warnings, such as
       // a rejected SAML response, go to stderr so that the parent's report on stdout stays clean.
       logLevel: 'warn',
+      deployment: 'self-hosted',
+      gateway: { enabled: true, timeoutSeconds: 120, exchangeTimeoutSeconds: 10 },
+      keyEncryptionKeys: [],
+      issuerKeyRotationSeconds: 30 * 86_400,
+      ...overrides,
     };
     app = await createApp(config, { logDestination: process.stderr, database: database.target });
     await app.server.listen({ host: '127.0.0.1', port: 0 });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 
 import type { Config } from '../config/config.js';
 import { deriveKey } from '../config/keys.js';
+import { keyRingFrom, type KeyRing } from '../crypto/key-ring.js';
 import type { Store } from '../db/database.js';
 
 /** Source of the current time; tests pass a frozen clock. */
@@ -17,6 +18,9 @@ export interface AppContext {
     apiKeyHash: Buffer;
     csrf: Buffer;
     secretEncryption: Buffer;
+    emailCodeHash: Buffer;
+    /** Key-encryption keys for stored provider keys and issuer signing keys. */
+    keyRing: KeyRing;
   };
 }
 
@@ -32,6 +36,8 @@ export function createContext(options: { config: Config; store: Store; logger: L
       apiKeyHash: deriveKey(config.secret, 'api-key-hash'),
       csrf: deriveKey(config.secret, 'csrf'),
       secretEncryption: deriveKey(config.secret, 'secret-encryption'),
+      emailCodeHash: deriveKey(config.secret, 'email-code-hash'),
+      keyRing: keyRingFrom(config),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Plan } from '../db/schema.js';
 import { createLogger } from '../log/logger.js';
 import { normalizeEmail } from '../model/email.js';
 import { anyOrganizationExists, setPlan } from '../model/organizations.js';
+import { reencryptSecrets } from '../providers/reencrypt-secrets.js';
 import { createOneTimeLink } from '../setup/one-time-links.js';
 import { fail, loadConfigOrExit } from './common.js';
 
@@ -65,5 +66,21 @@ export async function runAdminListOrganizations(): Promise<void> {
       return;
     }
     for (const row of rows) process.stdout.write(`${row.id}\t${row.plan}\t${Number(row.members)} members\t${row.name}\n`);
+  });
+}
+
+/** Re-encrypts stored provider keys and issuer signing keys under the first key of GATEHOUSE_KEY_ENCRYPTION_KEYS. */
+export async function runAdminRotateEncryptionKeys(): Promise<void> {
+  await withContext(async (context) => {
+    let result;
+    try {
+      result = await reencryptSecrets(context);
+    } catch (error) {
+      fail(`nothing was changed: ${(error as Error).message}.`);
+    }
+    process.stdout.write(
+      `Re-encrypted ${result.providerKeys} provider keys and ${result.signingKeys} issuer signing keys under key "${result.currentKeyId}" ` +
+        `(${result.alreadyCurrent} already used it). Keys other than "${result.currentKeyId}" can now be removed from GATEHOUSE_KEY_ENCRYPTION_KEYS.\n`,
+    );
   });
 }

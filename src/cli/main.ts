@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 
 import { settingDescriptions } from '../config/schema.js';
-import { runAdminListOrganizations, runAdminSetPlan, runAdminSetupLink, runAdminSignInLink } from './admin.js';
+import { runAdminListOrganizations, runAdminRotateEncryptionKeys, runAdminSetPlan, runAdminSetupLink, runAdminSignInLink } from './admin.js';
 import { runMigrate } from './migrate.js';
 import { runServe } from './serve.js';
 
@@ -53,5 +53,10 @@ admin
   .command('list-organizations')
   .description('List organizations with their ids, plans and member counts.')
   .action(() => runAdminListOrganizations());
+
+admin
+  .command('rotate-encryption-keys')
+  .description('Re-encrypt every stored AI provider key and issuer signing key under the first key of GATEHOUSE_KEY_ENCRYPTION_KEYS.')
+  .action(() => runAdminRotateEncryptionKeys());
 
 await program.parseAsync(process.argv);

@@ -16,8 +16,20 @@ export interface Config {
   /** DNS servers for domain verification; empty means the system resolver. */
   dnsServers: string[];
   domainRecheckSeconds: number;
+  /** "Continue with Google"; undefined when no client is configured. */
+  google: { clientId: string; clientSecret: string; issuer: string } | undefined;
+  /** Outgoing mail for sign-in codes. Without smtpUrl, development logs codes and production sends none. */
+  mail: { smtpUrl: string | undefined; from: string };
   trustProxy: boolean;
   logLevel: string;
+  /** Whether this deployment is run by the vendor (hosted) or by the customer (self-hosted). */
+  deployment: 'hosted' | 'self-hosted';
+  /** Model gateway: on or off, and the timeouts of provider calls and token exchanges. */
+  gateway: { enabled: boolean; timeoutSeconds: number; exchangeTimeoutSeconds: number };
+  /** Configured key-encryption keys for stored provider secrets; the first one encrypts. */
+  keyEncryptionKeys: Array<{ id: string; key: Buffer }>;
+  /** Seconds each federation-issuer signing key signs before the next one takes over. */
+  issuerKeyRotationSeconds: number;
   /** Web origins besides the public URL whose pages may call /mcp from a browser; unset means none. */
   mcpAllowedOrigins?: string[];
 }

@@ -52,6 +52,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (production && settings.GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS) {
     problems.push('  GATEHOUSE_ALLOW_HTTP_LOOPBACK_ISSUERS: must be false in production; it exists for local development only.');
   }
+  if (Boolean(settings.GATEHOUSE_GOOGLE_CLIENT_ID) !== Boolean(settings.GATEHOUSE_GOOGLE_CLIENT_SECRET)) {
+    problems.push('  GATEHOUSE_GOOGLE_CLIENT_ID and GATEHOUSE_GOOGLE_CLIENT_SECRET: set both to turn on Google sign-in, or neither.');
+  }
   if (production && settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH) {
     problems.push('  GATEHOUSE_ALLOW_LOOPBACK_FETCH: must be false in production; it exists for local development only.');
   }
@@ -88,8 +91,30 @@ export function loadConfig(options: LoadOptions = {}): Config {
     allowLoopbackFetch: settings.GATEHOUSE_ALLOW_LOOPBACK_FETCH ?? !production,
     dnsServers: settings.GATEHOUSE_DNS_SERVERS ? settings.GATEHOUSE_DNS_SERVERS.split(',') : [],
     domainRecheckSeconds: settings.GATEHOUSE_DOMAIN_RECHECK_MINUTES * 60,
+    google:
+      settings.GATEHOUSE_GOOGLE_CLIENT_ID && settings.GATEHOUSE_GOOGLE_CLIENT_SECRET
+        ? { clientId: settings.GATEHOUSE_GOOGLE_CLIENT_ID, clientSecret: settings.GATEHOUSE_GOOGLE_CLIENT_SECRET, issuer: settings.GATEHOUSE_GOOGLE_ISSUER }
+        : undefined,
+    mail: {
+      smtpUrl: settings.GATEHOUSE_SMTP_URL,
+      from: settings.GATEHOUSE_MAIL_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
+    },
     trustProxy: settings.GATEHOUSE_TRUST_PROXY,
     logLevel: settings.GATEHOUSE_LOG_LEVEL,
+    deployment: settings.GATEHOUSE_DEPLOYMENT,
+    gateway: {
+      enabled: settings.GATEHOUSE_GATEWAY,
+      timeoutSeconds: settings.GATEHOUSE_GATEWAY_TIMEOUT_SECONDS,
+      exchangeTimeoutSeconds: settings.GATEHOUSE_TOKEN_EXCHANGE_TIMEOUT_SECONDS,
+    },
+    keyEncryptionKeys: (settings.GATEHOUSE_KEY_ENCRYPTION_KEYS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => {
+        const [id, key] = pair.split(':') as [string, string];
+        return { id, key: Buffer.from(key, 'base64url') };
+      }),
+    issuerKeyRotationSeconds: settings.GATEHOUSE_ISSUER_KEY_ROTATION_DAYS * 86_400,
     mcpAllowedOrigins: settings.GATEHOUSE_MCP_ALLOWED_ORIGINS ?? [],
   };
 }

@@ -24,6 +24,11 @@ export interface Database {
   sign_in_attempts: SignInAttemptTable;
   one_time_links: OneTimeLinkTable;
   api_keys: APIKeyTable;
+  google_identities: GoogleIdentityTable;
+  google_sign_in_attempts: GoogleSignInAttemptTable;
+  email_codes: EmailCodeTable;
+  ai_providers: AIProviderTable;
+  issuer_signing_keys: IssuerSigningKeyTable;
   oauth_clients: OAuthClientTable;
   oauth_grants: OAuthGrantTable;
   oauth_codes: OAuthCodeTable;
@@ -37,6 +42,8 @@ export interface OrganizationTable {
   id: string;
   name: string;
   plan: Plan;
+  /** 1 when members with an email in a verified domain must sign in through the organization's SSO. */
+  require_sso: Generated<number>;
   created_at: string;
 }
 
@@ -162,7 +169,7 @@ export interface SessionTable {
   id: string;
   token_hash: string;
   user_id: string;
-  method: 'oidc' | 'saml' | 'setup_link' | 'sign_in_link';
+  method: 'oidc' | 'saml' | 'google' | 'email_code' | 'setup_link' | 'sign_in_link';
   connection_id: string | null;
   created_at: string;
   last_seen_at: string;
@@ -240,7 +247,79 @@ export interface MembershipJoinTable {
   group_id: string;
   connection_id: string | null;
   mapping_domain: string | null;
+  /** How the member signed in when joining: 'oidc', 'saml', 'google' or 'email_code'; null before 0005. */
+  method: string | null;
   created_at: string;
+}
+
+/** A Google account (by its stable `sub`) linked to a user. */
+export interface GoogleIdentityTable {
+  subject: string;
+  user_id: string;
+  email: string;
+  /** The Workspace domain from the `hd` claim; null for consumer accounts. */
+  hosted_domain: string | null;
+  created_at: string;
+  last_sign_in_at: string;
+}
+
+/** A Google sign-in in progress, stored by the hash of its state. */
+export interface GoogleSignInAttemptTable {
+  state_hash: string;
+  browser_hash: string;
+  nonce: string;
+  code_verifier: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** An emailed one-time code; only its keyed hash is stored. */
+export interface EmailCodeTable {
+  id: string;
+  email: string;
+  code_hash: string;
+  browser_hash: string;
+  attempts: Generated<number>;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export type AIProviderKind = 'openai' | 'anthropic' | 'google' | 'azure' | 'openai_compatible';
+export type AIProviderAuthMethod = 'api_key' | 'wif';
+
+/** An AI provider of an organization, or of one project when project_id is set. */
+export interface AIProviderTable {
+  id: string;
+  organization_id: string;
+  project_id: string | null;
+  /** project_id, or '' for an organization-level provider; part of the unique name index. */
+  scope_key: string;
+  kind: AIProviderKind;
+  name: string;
+  base_url: string;
+  /** JSON array of model names the provider serves; a trailing * matches any suffix. */
+  models: string;
+  auth_method: AIProviderAuthMethod;
+  /** API key sealed with AES-256-GCM under the key-encryption key named by key_encryption_key_id. */
+  key_sealed: string | null;
+  key_encryption_key_id: string | null;
+  /** Last four characters of the key, the only part ever shown again. */
+  key_hint: string | null;
+  /** JSON object of the provider's federation settings (ids and endpoints; no secrets). */
+  federation: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An RS256 key of the federation issuer; it signs from activates_at until the next key activates. */
+export interface IssuerSigningKeyTable {
+  kid: string;
+  public_jwk: string;
+  private_key_sealed: string;
+  key_encryption_key_id: string;
+  created_at: string;
+  activates_at: string;
 }
 
 /** Origin of an OAuth client: dynamic registration, a client ID metadata document, or an owner. */

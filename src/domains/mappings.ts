@@ -62,3 +62,21 @@ export async function mappedGroupFor(context: AppContext, organizationId: string
   if (!row || !planIncludes(row.plan, 'domain_mappings')) return undefined;
   return row.groupId;
 }
+
+/**
+ * Returns the organization and group that a new person with an email in `domain` joins, or
+ * undefined. A verified domain belongs to one organization, so there is at most one.
+ */
+export async function mappingForDomain(context: AppContext, domain: string): Promise<{ organizationId: string; groupId: string } | undefined> {
+  const row = await context.store.db
+    .selectFrom('domain_mappings')
+    .innerJoin('verified_domains', 'verified_domains.domain', 'domain_mappings.domain')
+    .innerJoin('organizations', 'organizations.id', 'domain_mappings.organization_id')
+    .select(['domain_mappings.organization_id as organizationId', 'domain_mappings.group_id as groupId', 'organizations.plan as plan'])
+    .where('domain_mappings.domain', '=', domain)
+    .where('verified_domains.status', '=', 'verified')
+    .whereRef('verified_domains.organization_id', '=', 'domain_mappings.organization_id')
+    .executeTakeFirst();
+  if (!row || !planIncludes(row.plan, 'domain_mappings')) return undefined;
+  return { organizationId: row.organizationId, groupId: row.groupId };
+}

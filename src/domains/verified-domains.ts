@@ -53,8 +53,9 @@ export async function listDomains(context: AppContext, organizationId: string): 
 }
 
 /**
- * Checks the domain's TXT record now. Found with the exact value: verified. Otherwise a pending
- * domain stays pending, and a verified one becomes failed, so it stops granting anything at once.
+ * Checks the domain's TXT record now. Found with the exact value: verified. A missing record or a
+ * wrong value keeps a pending domain pending and turns a verified one into failed, so it stops
+ * granting anything at once. A failed lookup changes nothing until it has lasted 72 hours.
  */
 export async function verifyDomain(context: AppContext, organizationId: string, domain: string): Promise<VerifiedDomainTable> {
   const row = await context.store.db
@@ -67,13 +68,16 @@ export async function verifyDomain(context: AppContext, organizationId: string, 
   return checkRecord(context, row);
 }
 
-/** Rechecks every verified domain whose last check is older than the configured interval. Returns how many changed. */
+/**
+ * Rechecks every verified or lost domain whose last check is older than the configured interval,
+ * so a lost domain comes back once its record does. Returns how many changed status.
+ */
 export async function recheckVerifiedDomains(context: AppContext): Promise<number> {
   const cutoff = new Date(context.clock().getTime() - context.config.domainRecheckSeconds * 1000).toISOString();
   const due = await context.store.db
     .selectFrom('verified_domains')
     .selectAll()
-    .where('status', '=', 'verified')
+    .where('status', 'in', ['verified', 'failed'])
     .where((eb) => eb.or([eb('last_checked_at', 'is', null), eb('last_checked_at', '<', cutoff)]))
     .execute();
   let changed = 0;
@@ -95,27 +99,36 @@ export async function isDomainVerified(context: AppContext, organizationId: stri
   return row?.status === 'verified';
 }
 
+/** Hours of DNS lookup errors after which a verified domain counts as lost, like a missing record. */
+const LOOKUP_FAILURE_GRACE_HOURS = 72;
+
 async function checkRecord(context: AppContext, row: VerifiedDomainTable): Promise<VerifiedDomainTable> {
   const record = verificationRecord(row);
   const lookup = await lookupTXT(context, record.name);
-  const now = context.clock().toISOString();
+  const now = context.clock();
+  const nowISO = now.toISOString();
   const found = lookup.ok && lookup.values.some((value) => constantTimeEqual(value.trim(), record.value));
 
   let update: Partial<VerifiedDomainTable>;
   if (found) {
-    update = { status: 'verified', verified_at: row.status === 'verified' ? row.verified_at : now, last_checked_at: now, last_error: null };
+    update = { status: 'verified', verified_at: row.status === 'pending' ? nowISO : (row.verified_at ?? nowISO), last_checked_at: nowISO, last_error: null };
+  } else if (!lookup.ok && lookup.problem === 'failed') {
+    // An unreachable or failing DNS server says nothing about the record, so the status stays, and
+    // last_checked_at keeps the time of the last clear answer. Only lasting failures count as a loss.
+    const lastAnswer = row.last_checked_at ?? row.verified_at ?? row.created_at;
+    const lasting = now.getTime() - new Date(lastAnswer).getTime() > LOOKUP_FAILURE_GRACE_HOURS * 3600_000;
+    const status = row.status === 'verified' && lasting ? 'failed' : row.status;
+    update = { status, last_error: `The DNS lookup of ${record.name} failed (${lookup.detail}). Gatehouse will try again.` };
+    context.logger.warn({ event: 'domain.lookup_failed', organizationId: row.organization_id, domain: row.domain, detail: lookup.detail }, 'DNS lookup for domain verification failed');
   } else {
-    const error = !lookup.ok
-      ? lookup.problem === 'missing'
-        ? `No TXT record found at ${record.name}.`
-        : `The DNS lookup of ${record.name} failed (${lookup.detail}).`
-      : `The TXT record at ${record.name} does not have the expected value.`;
-    update = { status: row.status === 'pending' ? 'pending' : 'failed', last_checked_at: now, last_error: error };
+    const error = lookup.ok ? `The TXT record at ${record.name} does not have the expected value.` : `No TXT record found at ${record.name}.`;
+    update = { status: row.status === 'pending' ? 'pending' : 'failed', last_checked_at: nowISO, last_error: error };
   }
   await context.store.db.updateTable('verified_domains').set(update).where('domain', '=', row.domain).execute();
   const updated = { ...row, ...update };
   if (updated.status !== row.status) {
-    context.logger.info({ event: 'domain.status_changed', organizationId: row.organization_id, domain: row.domain, from: row.status, to: updated.status, reason: update.last_error }, 'domain verification changed');
+    const level = updated.status === 'failed' ? 'warn' : 'info';
+    context.logger[level]({ event: 'domain.status_changed', organizationId: row.organization_id, domain: row.domain, from: row.status, to: updated.status, reason: update.last_error }, 'domain verification changed');
   }
   return updated;
 }

@@ -99,3 +99,23 @@ export class ProviderUnavailable extends ProtocolError {
     super(502, 'temporarily_unavailable', 'Your identity provider could not be reached. Try again in a few minutes.', { detail });
   }
 }
+
+/**
+ * 403: the person's organization requires single sign-on for their domain, so this sign-in method
+ * is refused. The sign-in pages answer it by sending the browser to the organization's SSO.
+ */
+export class SSORequired extends ProtocolError {
+  constructor(
+    readonly organizationId: string,
+    readonly domain: string,
+  ) {
+    super(403, 'sso_required', `Your organization requires single sign-on for ${domain}. Sign in through your organization’s identity provider.`);
+  }
+}
+
+/** 429: too many attempts, for example wrong sign-in codes. */
+export class TooManyAttempts extends ProtocolError {
+  constructor(description: string) {
+    super(429, 'too_many_attempts', description);
+  }
+}

@@ -15,7 +15,7 @@ export async function createOrganization(
   input: { name: string; plan: Plan; now: Date },
 ): Promise<{ organization: Organization; groups: Record<BuiltinRole, string> }> {
   const createdAt = input.now.toISOString();
-  const organization: Organization = { id: newId('org'), name: input.name, plan: input.plan, created_at: createdAt };
+  const organization: Organization = { id: newId('org'), name: input.name, plan: input.plan, require_sso: 0, created_at: createdAt };
   await db.insertInto('organizations').values(organization).execute();
 
   const groups = {} as Record<BuiltinRole, string>;

@@ -9,7 +9,11 @@ export type Action =
   | 'connections.manage'
   | 'projects.read'
   | 'projects.write'
-  | 'api_keys.manage_own';
+  | 'api_keys.manage_own'
+  | 'providers.read'
+  | 'providers.manage'
+  | 'providers.manage_project'
+  | 'providers.use';
 
 const grants: Record<BuiltinRole, ReadonlySet<Action>> = {
   owners: new Set<Action>([
@@ -21,9 +25,22 @@ const grants: Record<BuiltinRole, ReadonlySet<Action>> = {
     'projects.read',
     'projects.write',
     'api_keys.manage_own',
+    'providers.read',
+    'providers.manage',
+    'providers.manage_project',
+    'providers.use',
   ]),
-  engineers: new Set<Action>(['organization.read', 'members.read', 'projects.read', 'projects.write', 'api_keys.manage_own']),
-  viewers: new Set<Action>(['organization.read', 'members.read', 'projects.read', 'api_keys.manage_own']),
+  engineers: new Set<Action>([
+    'organization.read',
+    'members.read',
+    'projects.read',
+    'projects.write',
+    'api_keys.manage_own',
+    'providers.read',
+    'providers.manage_project',
+    'providers.use',
+  ]),
+  viewers: new Set<Action>(['organization.read', 'members.read', 'projects.read', 'api_keys.manage_own', 'providers.read']),
 };
 
 /** Display names of the built-in permission groups, created with every organization. */

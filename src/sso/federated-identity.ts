@@ -6,6 +6,7 @@ import { SignInFailed } from '../http/errors.js';
 import { addMembership } from '../model/memberships.js';
 import { createUser } from '../model/users.js';
 import { mappedGroupFor } from '../domains/mappings.js';
+import { isDomainVerified } from '../domains/verified-domains.js';
 
 /** Storage of a provider identity (an OIDC subject or a SAML NameID of one connection). */
 export interface IdentityStore {
@@ -14,15 +15,16 @@ export interface IdentityStore {
 }
 
 /**
- * Maps a provider identity to a user. Accounts are linked by the (connection, subject) pair only:
- * an email the provider asserts never attaches the sign-in to an existing account, because a
- * misconfigured or hostile provider could assert anyone's address.
+ * Maps a provider identity to a user. Accounts are linked by the (connection, subject) pair. An
+ * email the provider asserts attaches the sign-in to an existing account only within a domain the
+ * organization verified, because a misconfigured or hostile provider could assert anyone's address.
  *
  * - `link`: attaches the pair to the signed-in user who started the flow, when the provider
  *   asserts that user's own email address.
  * - `sign_in` with a known pair: that user, if still a member of the connection's organization.
- * - `sign_in` with a new pair: a new user and membership in `groupId`, unless the organization
- *   already has a member with that email (who must link from settings).
+ * - `sign_in` with a new pair and an existing member with that email: linked to that member when
+ *   the organization verified the email's domain, rejected otherwise (the member links from settings).
+ * - `sign_in` with a new pair and no such member: a new user and membership in `groupId`.
  */
 export async function resolveFederatedIdentity(
   context: AppContext,
@@ -38,12 +40,14 @@ export async function resolveFederatedIdentity(
     name: string | null;
     intent: 'sign_in' | 'link';
     linkUserId: string | null;
+    method: 'oidc' | 'saml';
   },
 ): Promise<string> {
   const now = context.clock();
   // Read before the transaction: SQLite has one connection, which the transaction holds.
   const emailDomain = input.email.slice(input.email.lastIndexOf('@') + 1);
   const mappedGroupId = input.groupFromIdP ? undefined : await mappedGroupFor(context, input.organizationId, emailDomain);
+  const domainVerified = await isDomainVerified(context, input.organizationId, emailDomain);
   const groupId = mappedGroupId ?? input.groupId;
 
   return context.store.db.transaction().execute(async (transaction) => {
@@ -89,6 +93,14 @@ export async function resolveFederatedIdentity(
       .where('memberships.organization_id', '=', input.organizationId)
       .where('users.email', '=', input.email)
       .executeTakeFirst();
+    if (existingMember && domainVerified) {
+      // The organization proved it owns the domain and runs this connection, so the connection
+      // speaks for addresses in it. This is how members who joined by Google or an email code
+      // reach SSO once it is required.
+      await input.identities.link(transaction, existingMember.id);
+      context.logger.info({ event: 'identity.linked', connectionId: input.connectionId, userId: existingMember.id, reason: 'verified_domain' }, 'identity linked by verified domain');
+      return existingMember.id;
+    }
     if (existingMember) {
       throw new SignInFailed(
         'account_exists',
@@ -106,6 +118,7 @@ export async function resolveFederatedIdentity(
         group_id: groupId,
         connection_id: input.connectionId,
         mapping_domain: mappedGroupId ? emailDomain : null,
+        method: input.method,
         created_at: now.toISOString(),
       })
       .execute();

@@ -17,8 +17,13 @@ export function layout(frame: PageFrame, content: SafeHTML): string {
         ${frame.organizationId
           ? html`<a href="/orgs/${frame.organizationId}/settings">Organization</a>
               <a href="/orgs/${frame.organizationId}/settings/members">Members</a>
-              ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>` : ''}
-              ${frame.showConnections ? html`<a href="/orgs/${frame.organizationId}/settings/oauth-clients">OAuth clients</a>` : ''}
+              ${frame.showConnections
+                ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>
+              <a href="/orgs/${frame.organizationId}/settings/saml">SAML</a>
+              <a href="/orgs/${frame.organizationId}/settings/domains">Domains</a>
+              <a href="/orgs/${frame.organizationId}/settings/oauth-clients">OAuth clients</a>`
+                : ''}
+              <a href="/orgs/${frame.organizationId}/settings/providers">AI providers</a>
               <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>
               <a href="/orgs/${frame.organizationId}/settings/connected-apps">Connected apps</a>`
           : ''}
@@ -60,13 +65,15 @@ export function field(options: {
   hint?: string;
   required?: boolean;
   autocomplete?: string;
+  /** Virtual keyboard hint, such as `numeric` for codes. */
+  inputmode?: string;
   multiline?: boolean;
 }): SafeHTML {
   const id = options.id ?? `field-${options.name}`;
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
   const describedBy = [options.hint ? hintId : '', options.error ? errorId : ''].filter(Boolean).join(' ');
-  const common = html`id="${id}" name="${options.name}"${options.required ? html` required` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${options.error ? html` aria-invalid="true"` : ''}${options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''}`;
+  const common = html`id="${id}" name="${options.name}"${options.required ? html` required` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${options.error ? html` aria-invalid="true"` : ''}${options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''}${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}`;
   const control = options.multiline
     ? html`<textarea ${common} rows="3">${options.value ?? ''}</textarea>`
     : html`<input ${common} type="${options.type ?? 'text'}" value="${options.value ?? ''}">`;

@@ -208,7 +208,7 @@ for (const database of databaseCases) {
       const identity = await gatehouse.app.context.store.db.selectFrom('saml_identities').selectAll().where('connection_id', '=', connectionId).executeTakeFirstOrThrow();
       assert.equal(identity.name_id, 'alice@example.com');
       const after = await tableCounts(gatehouse);
-      assert.deepEqual(after, { ...before, users: before.users + 1, memberships: before.memberships + 1, sessions: before.sessions + 1, saml_identities: before.saml_identities + 1 });
+      assert.deepEqual(after, { ...before, users: before.users + 1, memberships: before.memberships + 1, membership_joins: before.membership_joins + 1, sessions: before.sessions + 1, saml_identities: before.saml_identities + 1 });
       assert.equal((await context.cookies(`${gatehouse.url}/saml/`)).some((cookie) => cookie.name === 'gatehouse_saml'), false, 'the binding cookie is cleared');
       await context.close();
     }));
@@ -256,6 +256,7 @@ for (const database of databaseCases) {
         ...before,
         users: before.users + 1,
         memberships: before.memberships + 1,
+        membership_joins: before.membership_joins + 1,
         sessions: before.sessions + 1,
         saml_identities: before.saml_identities + 1,
       });

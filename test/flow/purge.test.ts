@@ -22,7 +22,7 @@ for (const database of databaseCases) {
     it('removes expired sessions and used links, and keeps live ones', async () => {
       await setupOrganization(new BrowserClient(), gatehouse);
       const { context } = gatehouse.app;
-      assert.deepEqual(await purgeExpired(context), { sessions: 0, signInAttempts: 0, samlRequests: 0, samlUsedAssertions: 0, oneTimeLinks: 0 });
+      assert.deepEqual(await purgeExpired(context), { sessions: 0, signInAttempts: 0, samlRequests: 0, samlUsedAssertions: 0, oneTimeLinks: 0, emailCodes: 0 });
       assert.equal((await tableCounts(gatehouse)).sessions, 1);
 
       gatehouse.clock.advance(86_400 + 3_600 + 86_400 + 1);

@@ -116,15 +116,18 @@ for (const database of databaseCases) {
       assert.deepEqual(await tableCounts(gatehouse), before);
     });
 
-    it('rejects an email domain that no connection serves', async () => {
+    it('unknown address gets code page, no mail', async () => {
       const before = await tableCounts(gatehouse);
       const attemptsBefore = await gatehouse.app.context.store.db.selectFrom('sign_in_attempts').selectAll().execute();
       const browser = new BrowserClient();
       const answer = await startSignIn(browser, gatehouse, 'carol@other.test');
-      assert.equal(answer.response.status, 400);
-      assert.match(answer.body, /<p class="error" id="field-email-error" role="alert">No sign-in method is set up for other\.test\./);
+      assert.equal(answer.response.status, 200);
+      assert.equal(answer.url, `${gatehouse.url}/signin/code`);
+      assert.match(answer.body, /If carol@other\.test can sign in here, we sent it a 6-digit code\./);
       assert.deepEqual(await gatehouse.app.context.store.db.selectFrom('sign_in_attempts').selectAll().execute(), attemptsBefore);
       assert.deepEqual(await tableCounts(gatehouse), before);
+      assert.ok(gatehouse.logs.some((line) => line.includes('"event":"email_code.not_sent"')));
+      assert.ok(!gatehouse.logs.some((line) => line.includes('"event":"mail.development_log"') && line.includes('carol@other.test')));
     });
 
     it('rejects a sign-in form without a CSRF token', async () => {

@@ -77,6 +77,37 @@ for (const database of databaseCases) {
       assert.equal(await isDomainVerified(context, acme, 'acme.example'), true, 'a domain whose record stays is still verified');
     });
 
+    it('restores a lost domain when its record returns', async () => {
+      const { context } = gatehouse.app;
+      const record = verificationRecord((await context.store.db.selectFrom('verified_domains').selectAll().where('domain', '=', 'fleeting.example').executeTakeFirstOrThrow()));
+      dns.txt.set(record.name, [record.value]);
+      gatehouse.clock.advance(3601);
+      assert.equal(await recheckVerifiedDomains(context), 1);
+      assert.equal(await isDomainVerified(context, acme, 'fleeting.example'), true);
+    });
+
+    it('keeps a verified domain through DNS outages shorter than 72 hours', async () => {
+      const { context } = gatehouse.app;
+      const servers = context.config.dnsServers;
+      const down = await startDNSServer();
+      await down.stop();
+      context.config.dnsServers = [down.address];
+      try {
+        gatehouse.clock.advance(3601);
+        await recheckVerifiedDomains(context);
+        const during = await verifyDomain(context, acme, 'acme.example');
+        assert.equal(during.status, 'verified');
+        assert.match(during.last_error ?? '', /^The DNS lookup of _gatehouse-challenge\.acme\.example failed \(ECONNREFUSED\)\. Gatehouse will try again\.$/);
+        assert.equal(await isDomainVerified(context, acme, 'acme.example'), true);
+
+        gatehouse.clock.advance(72 * 3600);
+        assert.equal((await verifyDomain(context, acme, 'acme.example')).status, 'failed', 'a lasting outage counts as a loss');
+      } finally {
+        context.config.dnsServers = servers;
+      }
+      assert.equal((await verifyDomain(context, acme, 'acme.example')).status, 'verified');
+    });
+
     it('refuses consumer mail domains and a domain another organization claimed', async () => {
       const { context } = gatehouse.app;
       await assert.rejects(claimDomain(context, other, 'GMAIL.com'), (error: unknown) => error instanceof InvalidRequest && /gmail\.com is a public mail provider/.test(error.description));

@@ -144,7 +144,7 @@ export async function callbackURLFor(browser: BrowserClient, gatehouse: TestGate
   throw new Error('the provider never redirected back to Gatehouse');
 }
 
-const countedTables = ['organizations', 'users', 'memberships', 'identities', 'sessions', 'api_keys', 'oidc_connections', 'sso_domains', 'saml_identities'] as const;
+const countedTables = ['organizations', 'users', 'memberships', 'membership_joins', 'identities', 'google_identities', 'sessions', 'api_keys', 'oidc_connections', 'sso_domains', 'saml_identities'] as const;
 
 /** Row counts of the tables that sign-in and key management write, to assert that nothing changed. */
 export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<(typeof countedTables)[number], number>> {
@@ -156,4 +156,49 @@ export async function tableCounts(gatehouse: TestGatehouse): Promise<Record<(typ
     counts[table] = Number(row.count);
   }
   return counts;
+}
+
+/** Claims `domain` on Settings → Domains, publishes its TXT record on the test DNS server and verifies it. */
+export async function verifyDomainInUI(owner: BrowserClient, gatehouse: TestGatehouse, dns: { txt: Map<string, string[]> }, organizationId: string, domain: string): Promise<void> {
+  const path = `/orgs/${organizationId}/settings/domains`;
+  const page = await owner.follow(`${gatehouse.url}${path}`);
+  const claimed = await owner.request(`${gatehouse.url}${path}`, { form: { ...readForm(page.body, path).fields, domain } });
+  const body = await claimed.text();
+  assert.equal(claimed.status, 201, body);
+  const value = new RegExp(`<td>${domain.replaceAll('.', '\\.')}</td>[\\s\\S]*?Value <code>(gatehouse-domain-verification=[^<]+)</code>`).exec(body)![1]!;
+  dns.txt.set(`_gatehouse-challenge.${domain}`, [value]);
+  const verify = readForm(body, '/verify');
+  const verified = await owner.request(`${gatehouse.url}${verify.action}`, { form: { ...verify.fields, domain } });
+  assert.match(await verified.text(), new RegExp(`${domain.replaceAll('.', '\\.')} is verified`));
+}
+
+/** Maps a verified domain to a built-in group on Settings → Domains. */
+export async function mapDomainInUI(owner: BrowserClient, gatehouse: TestGatehouse, organizationId: string, domain: string, role: 'owners' | 'engineers' | 'viewers'): Promise<void> {
+  const page = await owner.follow(`${gatehouse.url}/orgs/${organizationId}/settings/domains`);
+  const form = readForm(page.body, '/mapping');
+  const saved = await owner.request(`${gatehouse.url}${form.action}`, { form: { ...form.fields, domain, role } });
+  assert.match(await saved.text(), new RegExp(`New members from ${domain.replaceAll('.', '\\.')} join`));
+}
+
+/**
+ * Turns on "Continue with Google" against a Google-like provider. The redirect URI holds the port,
+ * which is known only once Gatehouse listens, so the setting is applied to the running instance.
+ */
+export function useGoogleProvider(gatehouse: TestGatehouse, idp: RunningIdP): void {
+  gatehouse.app.context.config.google = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret };
+}
+
+/** Clicks "Continue with Google" and signs in at the Google-like provider; returns the final page. */
+export async function signInWithGoogle(
+  browser: BrowserClient,
+  gatehouse: TestGatehouse,
+  idp: RunningIdP,
+  email: string,
+  start = '/signin',
+): Promise<{ response: Response; url: string; body: string }> {
+  const page = await browser.follow(`${gatehouse.url}${start}`);
+  const form = readForm(page.body, '/signin/google');
+  const loginPage = await browser.follow(`${gatehouse.url}${form.action}`, { form: form.fields });
+  if (new URL(loginPage.url).origin !== idp.issuer) return loginPage;
+  return loginAtIdP(browser, loginPage, { email, password: idp.password });
 }

@@ -49,8 +49,14 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
     allowLoopbackFetch: true,
     dnsServers: [],
     domainRecheckSeconds: 21_600,
+    google: undefined,
+    mail: { smtpUrl: undefined, from: 'gatehouse@localhost.test' },
     trustProxy: false,
     logLevel: 'info',
+    deployment: 'self-hosted',
+    gateway: { enabled: true, timeoutSeconds: 30, exchangeTimeoutSeconds: 10 },
+    keyEncryptionKeys: [],
+    issuerKeyRotationSeconds: 30 * 86_400,
     ...overrides,
   };
   const app = await createApp(config, { clock: clock.now, logDestination, database: target });

@@ -19,9 +19,10 @@ export interface RunningIdP extends DevIdPInfo {
 const script = fileURLToPath(new URL('../../scripts/dev-idp.ts', import.meta.url));
 
 /** Starts scripts/dev-idp.ts on a free port with the given redirect URIs and waits for its ready line. */
-export async function startDevIdP(redirectURIs: string[]): Promise<RunningIdP> {
+export async function startDevIdP(redirectURIs: string[], options: { google?: boolean } = {}): Promise<RunningIdP> {
   const args = ['--import', 'tsx', script, '--port', '0'];
   for (const uri of redirectURIs) args.push('--redirect-uri', uri);
+  if (options.google) args.push('--google');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
   let stderr = '';

@@ -5,6 +5,7 @@ import type { CredentialVerifier, Principal } from '../../auth/principal.js';
 import { listDomainMappings, setDomainMapping } from '../../domains/mappings.js';
 import { claimDomain, listDomains, verificationRecord, verifyDomain } from '../../domains/verified-domains.js';
 import { planIncludes } from '../../model/plans.js';
+import { setRequireSSO } from '../../sso/enforcement.js';
 import { html } from '../../web/html.js';
 import { field } from '../../web/layout.js';
 import { Conflict, InvalidRequest, PlanRequired } from '../errors.js';
@@ -15,7 +16,7 @@ type Params = { Params: { organizationId: string } };
 
 const ROLE_LABEL = { owners: 'Owners', engineers: 'Engineers', viewers: 'Viewers' } as const;
 
-const STATUS_TEXT = { pending: 'Waiting for the DNS record', verified: 'Verified', failed: 'Verification lost: the record is gone' } as const;
+const STATUS_TEXT = { pending: 'Waiting for the DNS record', verified: 'Verified', failed: 'Verification lost' } as const;
 
 /** Registers Settings → Domains: claim an email domain and prove it with a DNS TXT record. */
 export function registerDomainPages(app: FastifyInstance, context: AppContext, verifier: CredentialVerifier): void {
@@ -29,6 +30,8 @@ export function registerDomainPages(app: FastifyInstance, context: AppContext, v
     const mappings = await listDomainMappings(context, organizationId);
     const membership = page.principal.organizations.find((entry) => entry.organizationId === organizationId);
     const mappingsAllowed = membership ? planIncludes(membership.plan, 'domain_mappings') : false;
+    const organization = await context.store.db.selectFrom('organizations').select('require_sso').where('id', '=', organizationId).executeTakeFirst();
+    const requireSSO = organization?.require_sso === 1;
     const base = `/orgs/${organizationId}/settings/domains`;
     return sendPage(reply, {
       status: options.status ?? 200,
@@ -61,6 +64,16 @@ ${domains.length === 0
   </tr>`;
   })}</tbody>
 </table>`}
+<p class="hint">A mapping to Owners gives every new person from the domain full control of the organization.</p>
+<h2>Require single sign-on</h2>
+<p>${requireSSO
+  ? html`<strong>On.</strong> Members with an email in a verified domain can sign in only through this organization's SSO. Google sign-in and email codes send them there.`
+  : html`<strong>Off.</strong> Members can also sign in with Google or an email code. Turning this on ends their sessions that did not come through SSO.`}</p>
+<form method="post" action="${base}/require-sso">
+  <input type="hidden" name="csrf_token" value="${page.csrfToken}">
+  <input type="hidden" name="enabled" value="${requireSSO ? '0' : '1'}">
+  <button type="submit" class="${requireSSO ? 'secondary' : ''}">${requireSSO ? 'Stop requiring SSO' : 'Require SSO'}</button>
+</form>
 <h2>Claim a domain</h2>
 <form method="post" action="${base}" novalidate>
   <input type="hidden" name="csrf_token" value="${page.csrfToken}">
@@ -125,6 +138,36 @@ ${domains.length === 0
 
     const checked = await verifyDomain(context, organizationId, formField(request, 'domain'));
     const notice = checked.status === 'verified' ? `${checked.domain} is verified.` : `${checked.domain} is not verified yet: ${checked.last_error ?? ''}`;
+    return render(reply, page, organizationId, { notice });
+  });
+
+  app.post<Params>('/orgs/:organizationId/settings/domains/require-sso', async (request, reply) => {
+    const page = await requirePageSession(context, verifier, request, reply);
+    if (!page) return reply;
+    requireCSRF(context, request, reply, page.principal);
+    const { organizationId } = request.params;
+    requirePermission(page.principal, organizationId, 'organization.manage');
+
+    const enabled = formField(request, 'enabled');
+    if (enabled !== '0' && enabled !== '1') throw new InvalidRequest('enabled must be 0 or 1.', { field: 'enabled' });
+    const sessionId = page.principal.credential.method === 'session' ? page.principal.credential.sessionId : '';
+    const session = await context.store.db.selectFrom('sessions').select('connection_id').where('id', '=', sessionId).executeTakeFirst();
+
+    let ended: number;
+    try {
+      ended = await setRequireSSO(context, {
+        organizationId,
+        enabled: enabled === '1',
+        actor: { userId: page.principal.user.id, email: page.principal.user.email, sessionConnectionId: session?.connection_id ?? null },
+      });
+    } catch (error) {
+      if (!(error instanceof InvalidRequest) && !(error instanceof Conflict)) throw error;
+      request.log.info({ event: 'sso_enforcement.rejected', organizationId, reason: error.code }, 'SSO enforcement change rejected');
+      return render(reply, page, organizationId, { status: error.status, notice: error.description });
+    }
+    const notice = enabled === '1'
+      ? `SSO is now required. ${ended} ${ended === 1 ? 'session' : 'sessions'} that did not come through SSO ended.`
+      : 'SSO is no longer required.';
     return render(reply, page, organizationId, { notice });
   });
 }

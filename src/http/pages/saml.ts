@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { AppContext } from '../../app/context.js';
 import type { CredentialVerifier } from '../../auth/principal.js';
-import { createSession } from '../../auth/sessions.js';
 import { open, seal } from '../../crypto/sealed-box.js';
 import { randomToken } from '../../crypto/tokens.js';
 import type { SAMLConnection } from '../../db/schema.js';
@@ -12,10 +11,11 @@ import { findSAMLConnection } from '../../sso/saml/connections.js';
 import { createAuthnRequest, spMetadataXML } from '../../sso/saml/service-provider.js';
 import { html } from '../../web/html.js';
 import { pageCSRFToken } from '../authenticate.js';
-import { cookieNames, readCookie, setCookie } from '../cookies.js';
+import { readCookie } from '../cookies.js';
 import { NotFound, SignInFailed } from '../errors.js';
 import { contentSecurityPolicy } from '../security-headers.js';
 import { formField, requireCSRF, sendPage } from './page.js';
+import { finishSignIn } from './sign-in-flow.js';
 
 type Params = { Params: { connectionId: string } };
 
@@ -99,7 +99,7 @@ export function registerSAMLPages(app: FastifyInstance, context: AppContext, _ve
 <p class="hint">If you did not just choose this app at your identity provider, close this page.</p>`,
       });
     }
-    return finishSignIn(context, reply, signIn);
+    return completeSAMLSignIn(context, request, reply, signIn);
   });
 
   app.post<Params>('/saml/:connectionId/confirm', async (request, reply) => {
@@ -121,7 +121,7 @@ export function registerSAMLPages(app: FastifyInstance, context: AppContext, _ve
     if (!(await consumeConfirmation(context, connection.id, pending.assertionId, new Date(pending.exp)))) {
       return failurePage(reply, new SignInFailed('invalid_request', 'This confirmation was already used. Start signing in again.'));
     }
-    return finishSignIn(context, reply, { ...pending, connection, idpInitiated: true });
+    return completeSAMLSignIn(context, request, reply, { ...pending, connection, idpInitiated: true });
   });
 }
 
@@ -129,7 +129,7 @@ function pendingOf(signIn: SAMLSignIn) {
   return { connectionId: signIn.connection.id, assertionId: signIn.assertionId, nameId: signIn.nameId, email: signIn.email, name: signIn.name, groupId: signIn.groupId, groupFromIdP: signIn.groupFromIdP, linkUserId: null };
 }
 
-async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SAMLSignIn): Promise<FastifyReply> {
+async function completeSAMLSignIn(context: AppContext, request: FastifyRequest, reply: FastifyReply, signIn: SAMLSignIn): Promise<FastifyReply> {
   const { connection } = signIn;
   const identities: IdentityStore = {
     async find(transaction) {
@@ -160,6 +160,7 @@ async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SA
       name: signIn.name,
       intent: signIn.linkUserId ? 'link' : 'sign_in',
       linkUserId: signIn.linkUserId,
+      method: 'saml',
     });
   } catch (error) {
     if (!(error instanceof SignInFailed)) throw error;
@@ -169,10 +170,8 @@ async function finishSignIn(context: AppContext, reply: FastifyReply, signIn: SA
   if (signIn.linkUserId) {
     return reply.redirect(`/orgs/${connection.organization_id}/settings/saml?linked=1`, 303);
   }
-  const session = await createSession(context, { userId, method: 'saml', connectionId: connection.id });
-  setCookie(reply, cookieNames(context).session, session.token, context.config.session.maxSeconds);
-  context.logger.info({ event: 'sign_in.succeeded', userId, connectionId: connection.id, method: 'saml', idpInitiated: signIn.idpInitiated }, 'signed in');
-  return reply.redirect('/', 303);
+  if (signIn.idpInitiated) context.logger.info({ event: 'saml.idp_initiated', userId, connectionId: connection.id }, 'IdP-initiated sign-in confirmed');
+  return finishSignIn(context, request, reply, { userId, method: 'saml', connectionId: connection.id });
 }
 
 function failurePage(reply: FastifyReply, error: SignInFailed): FastifyReply {

@@ -33,6 +33,7 @@ export function registerSettingsPages(app: FastifyInstance, context: AppContext,
   <li><a href="/orgs/${organizationId}/settings/members">Members</a></li>
   ${can(page.principal.organizations, 'connections.manage', organizationId) ? html`<li><a href="/orgs/${organizationId}/settings/connections">Sign-in connections</a></li>` : ''}
   <li><a href="/orgs/${organizationId}/settings/api-keys">API keys</a></li>
+  <li><a href="/orgs/${organizationId}/settings/providers">AI providers</a></li>
   ${can(page.principal.organizations, 'organization.manage', organizationId) ? html`<li><a href="/orgs/${organizationId}/settings/domains">Domains</a></li>` : ''}
 </ul>`,
     });

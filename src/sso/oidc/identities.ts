@@ -23,6 +23,7 @@ export async function resolveIdentity(
     name: input.name,
     intent: input.intent,
     linkUserId: input.linkUserId,
+    method: 'oidc',
     identities: {
       async find(transaction) {
         const row = await transaction
