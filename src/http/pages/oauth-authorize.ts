@@ -18,11 +18,7 @@ import { Forbidden } from '../errors.js';
 import { contentSecurityPolicy } from '../security-headers.js';
 import { formField, requireCSRF, sendPage } from './page.js';
 
-/**
- * Sign-in page that takes a `return_to` path and follows it after any sign-in method.
- * NOTE: the sign-in page gets `return_to` in a separate change. Until then, a user who signs in from
- * here ends on the start page and must start the connection again from the application.
- */
+/** Sign-in page, which follows its `return_to` path after any sign-in method. */
 const SIGN_IN_PATH = '/signin';
 
 /** Fields of the consent form that are not authorization request parameters. */
