@@ -24,13 +24,14 @@ export interface CPUMessage {
 /** Messages from a server child to the parent that every benchmark uses. */
 export type BaseServerMessage = FailedMessage | CPUMessage;
 
-/** Forks `script` with `--serve` and waits for the child's 'ready' message. */
+/** Forks `script` with `--serve` and `extraArgs` and waits for the child's 'ready' message. */
 export function startServer<Ready extends { type: 'ready' }>(
   script: string,
   database: DatabaseKind,
   profileDir: string | undefined,
+  extraArgs: readonly string[] = [],
 ): Promise<{ child: ChildProcess; ready: Ready }> {
-  const args = ['--serve', '--database', database];
+  const args = ['--serve', '--database', database, ...extraArgs];
   const execArgv = [...process.execArgv];
   if (profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

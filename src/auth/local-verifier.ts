@@ -1,4 +1,5 @@
 import type { AppContext } from '../app/context.js';
+import { verifyAccessToken } from '../oauth/access-tokens.js';
 import { verifyAPIKey } from './api-keys.js';
 import type { CredentialVerifier } from './principal.js';
 import { verifySessionToken } from './sessions.js';
@@ -8,5 +9,6 @@ export function createLocalVerifier(context: AppContext): CredentialVerifier {
   return {
     verifyAPIKey: (key) => verifyAPIKey(context, key),
     verifySessionToken: (token) => verifySessionToken(context, token),
+    verifyOAuthAccessToken: (token, resource) => verifyAccessToken(context, token, resource),
   };
 }

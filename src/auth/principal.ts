@@ -5,7 +5,10 @@ export interface Principal {
   user: { id: string; email: string; name: string | null };
   /** Organizations this credential may act in: all memberships for a session, one for an API key. */
   organizations: MembershipView[];
-  credential: { method: 'session'; sessionId: string } | { method: 'api_key'; apiKeyId: string };
+  credential:
+    | { method: 'session'; sessionId: string }
+    | { method: 'api_key'; apiKeyId: string }
+    | { method: 'oauth'; grantId: string; clientId: string; scopes: string[] };
 }
 
 /** Reason a credential was rejected. It is logged and never sent to the client. */
@@ -16,7 +19,9 @@ export type RejectionReason =
   | 'deactivated'
   | 'not_member'
   | 'expired'
-  | 'idle_timeout';
+  | 'idle_timeout'
+  | 'revoked'
+  | 'wrong_audience';
 
 export type Verification = { ok: true; principal: Principal } | { ok: false; reason: RejectionReason };
 
@@ -28,4 +33,6 @@ export type Verification = { ok: true; principal: Principal } | { ok: false; rea
 export interface CredentialVerifier {
   verifyAPIKey(key: string): Promise<Verification>;
   verifySessionToken(token: string): Promise<Verification>;
+  /** Verifies an OAuth access token that must have been issued for `resource` (its audience). */
+  verifyOAuthAccessToken(token: string, resource: string): Promise<Verification>;
 }

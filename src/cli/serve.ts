@@ -1,5 +1,6 @@
 import { createApp } from '../app/create-app.js';
 import { purgeExpired } from '../app/purge.js';
+import { purgeExpiredOAuth } from '../oauth/purge.js';
 import { recheckVerifiedDomains } from '../domains/verified-domains.js';
 import { anyOrganizationExists } from '../model/organizations.js';
 import { createOneTimeLink } from '../setup/one-time-links.js';
@@ -50,8 +51,8 @@ export async function runServe(): Promise<void> {
   recheck.unref();
 
   const purge = setInterval(() => {
-    purgeExpired(context)
-      .then((counts) => context.logger.debug({ event: 'purge.completed', ...counts }, 'expired rows removed'))
+    Promise.all([purgeExpired(context), purgeExpiredOAuth(context)])
+      .then(([counts, oauthCounts]) => context.logger.debug({ event: 'purge.completed', ...counts, ...oauthCounts }, 'expired rows removed'))
       .catch((error: unknown) => context.logger.error({ err: error }, 'purge of expired rows failed'));
   }, 10 * 60 * 1000);
   purge.unref();

@@ -30,4 +30,6 @@ export interface Config {
   keyEncryptionKeys: Array<{ id: string; key: Buffer }>;
   /** Seconds each federation-issuer signing key signs before the next one takes over. */
   issuerKeyRotationSeconds: number;
+  /** Web origins besides the public URL whose pages may call /mcp from a browser; unset means none. */
+  mcpAllowedOrigins?: string[];
 }

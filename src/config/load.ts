@@ -115,6 +115,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
         return { id, key: Buffer.from(key, 'base64url') };
       }),
     issuerKeyRotationSeconds: settings.GATEHOUSE_ISSUER_KEY_ROTATION_DAYS * 86_400,
+    mcpAllowedOrigins: settings.GATEHOUSE_MCP_ALLOWED_ORIGINS ?? [],
   };
 }
 

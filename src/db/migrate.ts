@@ -6,6 +6,7 @@ import * as saml from './migrations/0002_saml.js';
 import * as verifiedDomains from './migrations/0003_verified_domains.js';
 import * as domainMappings from './migrations/0004_domain_mappings.js';
 import * as signInMethods from './migrations/0005_sign_in_methods.js';
+import * as oauth from './migrations/0006_oauth.js';
 import * as providers from './migrations/0007_providers.js';
 
 // Migrations are imported statically so that the compiled package needs no file-system lookup.
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0003_verified_domains': verifiedDomains,
   '0004_domain_mappings': domainMappings,
   '0005_sign_in_methods': signInMethods,
+  '0006_oauth': oauth,
   '0007_providers': providers,
 };
 

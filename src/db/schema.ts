@@ -29,6 +29,10 @@ export interface Database {
   email_codes: EmailCodeTable;
   ai_providers: AIProviderTable;
   issuer_signing_keys: IssuerSigningKeyTable;
+  oauth_clients: OAuthClientTable;
+  oauth_grants: OAuthGrantTable;
+  oauth_codes: OAuthCodeTable;
+  oauth_tokens: OAuthTokenTable;
 }
 
 export type Plan = 'free' | 'pro' | 'enterprise';
@@ -316,4 +320,74 @@ export interface IssuerSigningKeyTable {
   key_encryption_key_id: string;
   created_at: string;
   activates_at: string;
+}
+
+/** Origin of an OAuth client: dynamic registration, a client ID metadata document, or an owner. */
+export type OAuthClientKind = 'dynamic' | 'metadata_document' | 'preregistered';
+export type OAuthClientAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+
+/** An OAuth client of Gatehouse's authorization server. */
+export interface OAuthClientTable {
+  /** Generated for registered clients; the document URL for metadata-document clients. */
+  client_id: string;
+  kind: OAuthClientKind;
+  client_name: string | null;
+  /** JSON array of exact redirect URIs. */
+  redirect_uris: string;
+  /** JSON array of grant types the client may use. */
+  grant_types: string;
+  token_endpoint_auth_method: OAuthClientAuthMethod;
+  /** SHA-256 of the client secret; null for public clients. */
+  secret_hash: string | null;
+  /** JSON object of the registered metadata, returned as the registration response. */
+  metadata: string;
+  /** Organization of an owner-registered client; null otherwise. */
+  organization_id: string | null;
+  /** When a cached metadata document must be fetched again; null for other kinds. */
+  document_expires_at: string | null;
+  created_at: string;
+}
+
+/** One consent: a user let a client act in one organization with some scopes, until revoked. */
+export interface OAuthGrantTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  organization_id: string;
+  scope: string;
+  /** RFC 8707 resource the tokens are for; their audience. */
+  resource: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** An authorization code, stored by hash; `used_at` makes it single use. */
+export interface OAuthCodeTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  organization_id: string;
+  redirect_uri: string;
+  /** PKCE S256 challenge. */
+  code_challenge: string;
+  scope: string;
+  resource: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  /** Grant the redemption created, so a replay can revoke it. */
+  grant_id: string | null;
+}
+
+/** An access or refresh token of a grant, stored by hash. A refresh token's `used_at` marks its rotation. */
+export interface OAuthTokenTable {
+  token_hash: string;
+  grant_id: string;
+  kind: 'access' | 'refresh';
+  /** Scope of this token: the grant's, or narrower when a refresh request asked for less. */
+  scope: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }

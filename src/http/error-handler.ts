@@ -6,7 +6,16 @@ import { ProtocolError } from './errors.js';
 
 /** Returns whether a request expects JSON rather than an HTML page. */
 export function wantsJSON(request: FastifyRequest): boolean {
-  return request.url.startsWith('/v1/') || request.url.startsWith('/healthz') || request.url.startsWith('/readyz');
+  if (request.url.startsWith('/oauth/authorize')) return false;
+  return (
+    request.url.startsWith('/v1/') ||
+    request.url.startsWith('/healthz') ||
+    request.url.startsWith('/readyz') ||
+    request.url.startsWith('/oauth/') ||
+    request.url.startsWith('/.well-known/') ||
+    request.url === '/mcp' ||
+    request.url.startsWith('/mcp?')
+  );
 }
 
 /**
@@ -40,7 +49,11 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     request.log.error({ err: error }, 'request failed');
   }
 
-  if (status === 401 && wantsJSON(request)) {
+  // invalid_client gets a Basic challenge only when the client used Basic (RFC 6749 section 5.2).
+  // InvalidClient sets that one, so invalid_client never gets the Bearer default below.
+  if (error instanceof ProtocolError && error.challenge !== undefined) {
+    reply.header('www-authenticate', error.challenge);
+  } else if (status === 401 && wantsJSON(request) && code !== 'invalid_client') {
     // RFC 6750 section 3: a request without any credential gets a challenge without an error code.
     const challenge = code === 'invalid_token' ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"';
     reply.header('www-authenticate', challenge);

@@ -7,14 +7,17 @@ export class ProtocolError extends Error {
   readonly code: string;
   readonly description: string;
   readonly detail: string | undefined;
+  /** `WWW-Authenticate` value to send in place of the default challenge, such as an RFC 9728 one. */
+  readonly challenge: string | undefined;
 
-  constructor(status: number, code: string, description: string, options: { detail?: string; cause?: unknown } = {}) {
+  constructor(status: number, code: string, description: string, options: { detail?: string; cause?: unknown; challenge?: string } = {}) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.status = status;
     this.code = code;
     this.description = description;
     this.detail = options.detail;
+    this.challenge = options.challenge;
   }
 }
 

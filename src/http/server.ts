@@ -28,6 +28,11 @@ import { registerSignInPages } from './pages/sign-in.js';
 import { registerEmailCodePages } from './pages/email-code.js';
 import { registerGooglePages } from './pages/google.js';
 import { addSecurityHeaders } from './security-headers.js';
+import { registerMCPRoutes } from '../mcp/routes.js';
+import { registerOAuthRoutes } from '../oauth/routes.js';
+import { registerAuthorizePages } from './pages/oauth-authorize.js';
+import { registerConnectedAppPages } from './pages/connected-apps.js';
+import { registerOAuthClientPages } from './pages/oauth-clients.js';
 import { stylesheet } from '../web/style.js';
 
 /** Dependencies of the HTTP server. */
@@ -90,6 +95,11 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
   registerProviderPages(app, context, verifier);
   registerGatewayRoutes(app, context, verifier);
   registerIssuerRoutes(app, context);
+  registerOAuthRoutes(app, context);
+  registerAuthorizePages(app, context, verifier);
+  registerConnectedAppPages(app, context, verifier);
+  registerOAuthClientPages(app, context, verifier);
+  registerMCPRoutes(app, context, verifier);
 
   return app;
 }

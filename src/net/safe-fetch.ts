@@ -45,6 +45,15 @@ export interface SafeFetchOptions {
   timeoutMilliseconds: number;
   /** Development only: also allow loopback addresses, over http or https. */
   allowLoopback: boolean;
+  /** Accept header; defaults to the SAML metadata types. */
+  accept?: string;
+}
+
+/** A fetched document with the response headers that callers use for caching. */
+export interface FetchedDocument {
+  body: string;
+  cacheControl: string | undefined;
+  contentType: string | undefined;
 }
 
 /**
@@ -55,6 +64,11 @@ export interface SafeFetchOptions {
  * size and time are capped.
  */
 export async function fetchPublicDocument(rawURL: string, options: SafeFetchOptions): Promise<string> {
+  return (await fetchPublicResponse(rawURL, options)).body;
+}
+
+/** Like fetchPublicDocument, and also returns the Cache-Control and Content-Type response headers. */
+export async function fetchPublicResponse(rawURL: string, options: SafeFetchOptions): Promise<FetchedDocument> {
   let url: URL;
   try {
     url = new URL(rawURL);
@@ -76,7 +90,7 @@ export async function fetchPublicDocument(rawURL: string, options: SafeFetchOpti
   const target = addresses[0]!;
 
   const client = url.protocol === 'https:' ? https : http;
-  return new Promise<string>((resolvePromise, reject) => {
+  return new Promise<FetchedDocument>((resolvePromise, reject) => {
     const request = client.get(
       url,
       {
@@ -87,7 +101,7 @@ export async function fetchPublicDocument(rawURL: string, options: SafeFetchOpti
           else callback(null, target.address, target.family);
         }) as never,
         timeout: options.timeoutMilliseconds,
-        headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
+        headers: { accept: options.accept ?? 'application/samlmetadata+xml, application/xml, text/xml' },
       },
       (response) => {
         if (response.statusCode !== 200) {
@@ -106,7 +120,13 @@ export async function fetchPublicDocument(rawURL: string, options: SafeFetchOpti
           }
           chunks.push(chunk);
         });
-        response.on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')));
+        response.on('end', () =>
+          resolvePromise({
+            body: Buffer.concat(chunks).toString('utf8'),
+            cacheControl: response.headers['cache-control'],
+            contentType: response.headers['content-type'],
+          }),
+        );
         response.on('error', () => reject(new FetchProblem('The download was interrupted.')));
       },
     );

@@ -20,10 +20,12 @@ export function layout(frame: PageFrame, content: SafeHTML): string {
               ${frame.showConnections
                 ? html`<a href="/orgs/${frame.organizationId}/settings/connections">Connections</a>
               <a href="/orgs/${frame.organizationId}/settings/saml">SAML</a>
-              <a href="/orgs/${frame.organizationId}/settings/domains">Domains</a>`
+              <a href="/orgs/${frame.organizationId}/settings/domains">Domains</a>
+              <a href="/orgs/${frame.organizationId}/settings/oauth-clients">OAuth clients</a>`
                 : ''}
               <a href="/orgs/${frame.organizationId}/settings/providers">AI providers</a>
-              <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>`
+              <a href="/orgs/${frame.organizationId}/settings/api-keys">API keys</a>
+              <a href="/orgs/${frame.organizationId}/settings/connected-apps">Connected apps</a>`
           : ''}
         <span class="who">${frame.user.email}</span>
         <form method="post" action="/signout" class="inline">

@@ -12,7 +12,7 @@ for (const database of databaseCases) {
       const { target, cleanup } = await database.create();
       const store = openStore(target);
       try {
-        assert.deepEqual(await migrateToLatest(store), ['0001_initial', '0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0007_providers']);
+        assert.deepEqual(await migrateToLatest(store), ['0001_initial', '0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0006_oauth', '0007_providers']);
         assert.deepEqual(await migrateToLatest(store), []);
       } finally {
         await store.db.destroy();
@@ -35,7 +35,7 @@ for (const database of databaseCases) {
           .execute();
         await db.insertInto('connection_domains').values({ domain: 'example.com', connection_id: 'con_1', organization_id: 'org_1' }).execute();
 
-        assert.deepEqual(await migrateToLatest(store), ['0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0007_providers']);
+        assert.deepEqual(await migrateToLatest(store), ['0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0006_oauth', '0007_providers']);
         const rows = await store.db.selectFrom('sso_domains').selectAll().execute();
         assert.deepEqual(rows, [{ domain: 'example.com', organization_id: 'org_1', oidc_connection_id: 'con_1', saml_connection_id: null }]);
       } finally {
@@ -49,8 +49,8 @@ for (const database of databaseCases) {
       const second = await database.create();
       const stores = [openStore(first.target), openStore(second.target)];
       try {
-        assert.deepEqual(await migrateToLatest(stores[0]!), ['0001_initial', '0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0007_providers']);
-        assert.deepEqual(await migrateToLatest(stores[1]!), ['0001_initial', '0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0007_providers']);
+        assert.deepEqual(await migrateToLatest(stores[0]!), ['0001_initial', '0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0006_oauth', '0007_providers']);
+        assert.deepEqual(await migrateToLatest(stores[1]!), ['0001_initial', '0002_saml', '0003_verified_domains', '0004_domain_mappings', '0005_sign_in_methods', '0006_oauth', '0007_providers']);
       } finally {
         for (const store of stores) await store.db.destroy();
         await first.cleanup();
