@@ -4,12 +4,17 @@ import type { AppContext } from '../app/context.js';
 import { csrfTokenFor } from '../auth/csrf.js';
 import type { CredentialVerifier, Principal } from '../auth/principal.js';
 import { randomToken } from '../crypto/tokens.js';
+import { apiResourceOf } from '../oauth/server-metadata.js';
+import { InsufficientScope } from '../oauth/errors.js';
+import { READ_SCOPE, WRITE_SCOPE } from '../oauth/scopes.js';
+import { ACCESS_TOKEN_PREFIX } from '../oauth/tokens.js';
 import { cookieNames, readCookie, setCookie } from './cookies.js';
 import { InvalidRequest, InvalidToken, MissingCredential } from './errors.js';
 
 /**
- * Authenticates an API request from `Authorization: Bearer <API key>` or, failing that, the session
- * cookie. Throws MissingCredential or InvalidToken; the reason goes to the log only.
+ * Authenticates an API request from `Authorization: Bearer` (an API key, or an OAuth access token
+ * issued for the API resource) or, failing that, the session cookie. Throws MissingCredential or
+ * InvalidToken; the reason goes to the log only.
  */
 export async function authenticateAPIRequest(
   context: AppContext,
@@ -20,8 +25,12 @@ export async function authenticateAPIRequest(
   if (authorization !== undefined) {
     const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(authorization);
     if (!match?.[1]) throw new InvalidRequestCredential();
-    const result = await verifier.verifyAPIKey(match[1]);
-    if (!result.ok) throw new InvalidToken(`api key rejected: ${result.reason}`);
+    const token = match[1];
+    // OAuth access tokens count here only when issued for the API resource, not for the MCP server.
+    const oauth = token.startsWith(ACCESS_TOKEN_PREFIX);
+    const result = oauth ? await verifier.verifyOAuthAccessToken(token, apiResourceOf(context)) : await verifier.verifyAPIKey(token);
+    if (!result.ok) throw new InvalidToken(`${oauth ? 'access token' : 'api key'} rejected: ${result.reason}`);
+    if (result.principal.credential.method === 'oauth') requireAPIScope(context, request, result.principal.credential.scopes);
     return result.principal;
   }
 
@@ -32,10 +41,21 @@ export async function authenticateAPIRequest(
   return result.principal;
 }
 
+/**
+ * Requires gatehouse:read for reading and gatehouse:write for anything else, model calls included,
+ * from an OAuth access token. API keys and sessions act with the user's full permissions.
+ */
+function requireAPIScope(context: AppContext, request: FastifyRequest, scopes: string[]): void {
+  const needed = request.method === 'GET' || request.method === 'HEAD' ? READ_SCOPE : WRITE_SCOPE;
+  if (scopes.includes(needed)) return;
+  const challenge = `Bearer error="insufficient_scope", scope="${[...new Set([...scopes, needed])].join(' ')}", resource_metadata="${context.config.publicUrl}/.well-known/oauth-protected-resource/v1"`;
+  throw new InsufficientScope(challenge, `${request.method} needs ${needed}`);
+}
+
 /** 400 invalid_request for an Authorization header that is not a Bearer credential (RFC 6750 section 3.1). */
 class InvalidRequestCredential extends InvalidRequest {
   constructor() {
-    super('The Authorization header must be "Bearer <API key>".');
+    super('The Authorization header must be "Bearer <API key or access token>".');
   }
 }
 

@@ -5,7 +5,7 @@ import { readParameters } from './form.js';
 import { redirectURIMatches } from './redirect-uris.js';
 import { normalizeResource } from './resource.js';
 import { parseScope } from './scopes.js';
-import { issuerOf, mcpResourceOf } from './server-metadata.js';
+import { issuerOf, mcpResourceOf, resourcesOf } from './server-metadata.js';
 
 /** An authorization request whose client and redirect URI are trusted and whose other parameters are valid. */
 export interface AuthorizationRequest {
@@ -78,8 +78,9 @@ export async function parseAuthorizationRequest(context: AppContext, source: unk
     throw error;
   }
 
-  // RFC 8707: clients send the MCP server's URI. Without one, the token is still bound to it, the only resource here.
-  const resource = mcpResourceOf(context);
+  // RFC 8707: MCP clients send the MCP server's URI, and a token without one is bound to it too.
+  // The HTTP API under /v1, the model gateway included, is the other resource.
+  let resource = mcpResourceOf(context);
   if (parameters.resource !== undefined) {
     let normalized = '';
     try {
@@ -88,7 +89,9 @@ export async function parseAuthorizationRequest(context: AppContext, source: unk
       if (error instanceof ProtocolError) fail(error.code, error.description);
       throw error;
     }
-    if (normalized !== resource) fail('invalid_target', `The resource must be ${resource}.`);
+    const resources = resourcesOf(context);
+    if (!resources.includes(normalized)) fail('invalid_target', `The resource must be one of ${resources.join(', ')}.`);
+    resource = normalized;
   }
 
   if (parameters.prompt === 'none') fail('consent_required', 'Gatehouse always asks for consent; retry without prompt=none.');

@@ -7,10 +7,11 @@ import { allowAnyOrigin } from './cors.js';
 import { UnsupportedGrantType } from './errors.js';
 import { requireFormBody } from './form.js';
 import { registerClient } from './registration.js';
-import { authorizationServerMetadata, protectedResourceMetadata } from './server-metadata.js';
+import { apiProtectedResourceMetadata, authorizationServerMetadata, protectedResourceMetadata } from './server-metadata.js';
 import { exchangeAuthorizationCode, refreshTokens, revokeToken } from './tokens.js';
 
 const PROTECTED_RESOURCE_PATHS = ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource'];
+const API_PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource/v1';
 const AUTHORIZATION_SERVER_PATH = '/.well-known/oauth-authorization-server';
 
 /**
@@ -19,7 +20,7 @@ const AUTHORIZATION_SERVER_PATH = '/.well-known/oauth-authorization-server';
  * any origin. The authorization endpoint is a page (src/http/pages/oauth-authorize.ts).
  */
 export function registerOAuthRoutes(app: FastifyInstance, context: AppContext): void {
-  allowAnyOrigin(app, [...PROTECTED_RESOURCE_PATHS, AUTHORIZATION_SERVER_PATH], 'GET, OPTIONS');
+  allowAnyOrigin(app, [...PROTECTED_RESOURCE_PATHS, API_PROTECTED_RESOURCE_PATH, AUTHORIZATION_SERVER_PATH], 'GET, OPTIONS');
   allowAnyOrigin(app, ['/oauth/register', '/oauth/token', '/oauth/revoke'], 'POST, OPTIONS');
 
   for (const path of PROTECTED_RESOURCE_PATHS) {
@@ -28,6 +29,10 @@ export function registerOAuthRoutes(app: FastifyInstance, context: AppContext): 
       return protectedResourceMetadata(context);
     });
   }
+  app.get(API_PROTECTED_RESOURCE_PATH, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return apiProtectedResourceMetadata(context);
+  });
   app.get(AUTHORIZATION_SERVER_PATH, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return authorizationServerMetadata(context);

@@ -24,6 +24,30 @@ export function mcpResourceOf(context: AppContext): string {
   return `${context.config.publicUrl}/mcp`;
 }
 
+/**
+ * Returns the canonical URI of Gatehouse's HTTP API under /v1, the model gateway included. A client
+ * that asks for it with `resource` gets tokens that the API accepts and the MCP server does not.
+ */
+export function apiResourceOf(context: AppContext): string {
+  return `${context.config.publicUrl}/v1`;
+}
+
+/** Returns the resources this authorization server issues tokens for; the first is the default. */
+export function resourcesOf(context: AppContext): string[] {
+  return [mcpResourceOf(context), apiResourceOf(context)];
+}
+
+/** Builds the RFC 9728 protected resource metadata of the HTTP API. */
+export function apiProtectedResourceMetadata(context: AppContext): Record<string, unknown> {
+  return {
+    resource: apiResourceOf(context),
+    authorization_servers: [issuerOf(context)],
+    scopes_supported: scopesSupported,
+    bearer_methods_supported: ['header'],
+    resource_name: 'Gatehouse API and model gateway',
+  };
+}
+
 /** Returns the path-inserted RFC 9728 metadata URL of the MCP server, which 401 challenges name. */
 export function protectedResourceMetadataURLOf(context: AppContext): string {
   return `${context.config.publicUrl}/.well-known/oauth-protected-resource/mcp`;

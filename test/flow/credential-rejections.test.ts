@@ -61,7 +61,7 @@ for (const database of databaseCases) {
     it('rejects a non-Bearer Authorization header with 400', async () => {
       const response = await fetch(`${gatehouse.url}/v1/whoami`, { headers: { authorization: 'Basic YWxpY2U6cGFzc3dvcmQ=' } });
       assert.equal(response.status, 400);
-      assert.deepEqual(await response.json(), { error: 'invalid_request', error_description: 'The Authorization header must be "Bearer <API key>".' });
+      assert.deepEqual(await response.json(), { error: 'invalid_request', error_description: 'The Authorization header must be "Bearer <API key or access token>".' });
     });
 
     it('rejects a malformed key before any lookup', async () => {

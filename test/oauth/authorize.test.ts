@@ -118,7 +118,7 @@ for (const database of databaseCases) {
       ['plain PKCE', { code_challenge_method: 'plain' }, 'invalid_request', 'code_challenge_method must be S256.'],
       ['token response type', { response_type: 'token' }, 'unsupported_response_type', 'Only response_type=code is supported.'],
       ['unknown scope', { scope: 'gatehouse:read admin' }, 'invalid_scope', 'Unknown scope "admin". Supported scopes: gatehouse:read, gatehouse:write.'],
-      ['other resource', { resource: 'https://other.example/mcp' }, 'invalid_target', 'The resource must be RESOURCE.'],
+      ['other resource', { resource: 'https://other.example/mcp' }, 'invalid_target', 'The resource must be one of RESOURCE, API.'],
       ['resource with fragment', { resource: 'https://other.example/mcp#x' }, 'invalid_target', 'The resource must not contain a fragment.'],
       ['prompt none', { prompt: 'none' }, 'consent_required', 'Gatehouse always asks for consent; retry without prompt=none.'],
     ] as const) {
@@ -126,7 +126,7 @@ for (const database of databaseCases) {
         const callback = await clientRedirect(url({ state: 's1', ...overrides }));
         assert.equal(callback.origin + callback.pathname, redirectURI);
         assert.equal(callback.searchParams.get('error'), code);
-        assert.equal(callback.searchParams.get('error_description'), description.replace('RESOURCE', `${gatehouse.url}/mcp`));
+        assert.equal(callback.searchParams.get('error_description'), description.replace('RESOURCE', `${gatehouse.url}/mcp`).replace('API', `${gatehouse.url}/v1`));
         assert.equal(callback.searchParams.get('state'), 's1');
         assert.equal(callback.searchParams.get('iss'), gatehouse.url);
       });

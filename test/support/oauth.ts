@@ -170,11 +170,17 @@ export interface IssuedTokens {
  * Registers a public client, runs consent in the signed-in browser and redeems the code. Tests of what
  * happens after the code exchange use it to get a valid access and refresh token.
  */
-export async function obtainTokens(gatehouse: TestGatehouse, browser: BrowserClient, organizationId: string, options: { scope?: string } = {}): Promise<IssuedTokens> {
+export async function obtainTokens(
+  gatehouse: TestGatehouse,
+  browser: BrowserClient,
+  organizationId: string,
+  options: { scope?: string; resource?: string } = {},
+): Promise<IssuedTokens> {
+  const resource = options.resource ?? `${gatehouse.url}/mcp`;
   const redirectURI = 'http://127.0.0.1:40000/callback';
   const client = await registerClient(gatehouse, { client_name: 'Test tool', redirect_uris: [redirectURI] });
   const pkce = pkcePair();
-  const callback = await consent(browser, authorizationURL(gatehouse, { clientId: client.client_id, redirectURI, challenge: pkce.challenge, ...(options.scope ? { scope: options.scope } : {}) }), organizationId);
+  const callback = await consent(browser, authorizationURL(gatehouse, { clientId: client.client_id, redirectURI, challenge: pkce.challenge, ...(options.scope ? { scope: options.scope } : {}) }, { resource }), organizationId);
   const code = callback.searchParams.get('code');
   assert.ok(code, callback.href);
   const token = await tokenRequest(gatehouse, {
@@ -183,7 +189,7 @@ export async function obtainTokens(gatehouse: TestGatehouse, browser: BrowserCli
     code_verifier: pkce.verifier,
     redirect_uri: redirectURI,
     client_id: client.client_id,
-    resource: `${gatehouse.url}/mcp`,
+    resource,
   });
   assert.equal(token.status, 200, token.text);
   return { clientId: client.client_id, accessToken: String(token.body.access_token), refreshToken: String(token.body.refresh_token), redirectURI };

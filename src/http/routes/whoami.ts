@@ -14,11 +14,14 @@ export function whoamiBody(principal: Principal): Record<string, unknown> {
       plan: membership.plan,
       group: { id: membership.groupId, name: membership.groupName, role: membership.role },
     })),
-    authentication:
-      principal.credential.method === 'api_key'
-        ? { method: 'api_key', api_key_id: principal.credential.apiKeyId }
-        : { method: 'session' },
+    authentication: authenticationOf(principal.credential),
   };
+}
+
+function authenticationOf(credential: Principal['credential']): Record<string, unknown> {
+  if (credential.method === 'api_key') return { method: 'api_key', api_key_id: credential.apiKeyId };
+  if (credential.method === 'oauth') return { method: 'oauth', client_id: credential.clientId, scope: credential.scopes.join(' ') };
+  return { method: 'session' };
 }
 
 /** Registers GET /v1/whoami, which returns the caller and how it authenticated. */
