@@ -45,11 +45,15 @@ export function clientFromRow(row: OAuthClientTable): OAuthClient {
   };
 }
 
-/** Returns the host a redirect URI points at, for the consent page; a private-use scheme shows as `scheme:`. */
+/**
+ * Returns the host a redirect URI points at, for the consent page. A private-use scheme keeps its
+ * scheme (`cursor://anysphere.cursor-mcp`), because there the host names no web site.
+ */
 export function redirectHostOf(uri: string): string {
   try {
     const url = new URL(uri);
-    return url.host || url.protocol;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return url.host ? `${url.protocol}//${url.host}` : url.protocol;
+    return url.host;
   } catch {
     return uri.slice(0, 100);
   }

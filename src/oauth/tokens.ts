@@ -105,14 +105,17 @@ export async function refreshTokens(
     const token = await transaction
       .selectFrom('oauth_tokens')
       .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
+      // The membership is joined here rather than read later, which saves a statement per refresh.
+      .leftJoin('memberships', (join) =>
+        join.onRef('memberships.user_id', '=', 'oauth_grants.user_id').onRef('memberships.organization_id', '=', 'oauth_grants.organization_id'),
+      )
       .select([
+        'memberships.user_id as memberUserId',
         'oauth_tokens.token_hash as tokenHash',
         'oauth_tokens.expires_at as expiresAt',
         'oauth_tokens.used_at as usedAt',
         'oauth_grants.id as grantId',
         'oauth_grants.client_id as clientId',
-        'oauth_grants.user_id as userId',
-        'oauth_grants.organization_id as organizationId',
         'oauth_grants.scope as scope',
         'oauth_grants.resource as resource',
         'oauth_grants.revoked_at as revokedAt',
@@ -139,7 +142,7 @@ export async function refreshTokens(
 
     const claimed = await transaction.updateTable('oauth_tokens').set({ used_at: nowISO }).where('token_hash', '=', token.tokenHash).where('used_at', 'is', null).executeTakeFirst();
     if (claimed.numUpdatedRows === 0n) return replay(transaction, token.grantId, nowISO);
-    if (!(await isMember(transaction, token.userId, token.organizationId))) return { ok: false, detail: 'user is no longer a member of the organization' };
+    if (token.memberUserId === null) return { ok: false, detail: 'user is no longer a member of the organization' };
 
     return { ok: true, response: await issueTokens(transaction, now, token.grantId, scope, true) };
   });

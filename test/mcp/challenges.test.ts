@@ -55,6 +55,13 @@ for (const database of databaseCases) {
       assert.ok(gatehouse.logs.some((line) => line.includes('access token rejected: wrong_audience')));
     });
 
+    it('access token is not accepted by the API', async () => {
+      const tokens = await obtainTokens(gatehouse, browser, organizationId);
+      const response = await fetch(`${gatehouse.url}/v1/whoami`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
+      assert.equal(response.status, 401, 'its audience is /mcp only');
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="invalid_token"');
+    });
+
     it('token in the query string is not accepted', async () => {
       const tokens = await obtainTokens(gatehouse, browser, organizationId);
       const response = await fetch(`${gatehouse.url}/mcp?access_token=${tokens.accessToken}`, {

@@ -63,6 +63,20 @@ for (const database of databaseCases) {
       assert.equal(response.headers.get('x-frame-options'), 'DENY');
     });
 
+    it('private-use scheme redirect is allowed by the CSP', async () => {
+      const cursor = await registerClient(gatehouse, { client_name: 'Cursor', redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback'] });
+      const response = await browser.request(url({}, { clientId: cursor.client_id, redirectURI: 'cursor://anysphere.cursor-mcp/oauth/callback' }));
+      const body = await response.text();
+      assert.equal(response.status, 200, body);
+      assert.match(body, /<strong id="redirect-host">cursor:\/\/anysphere\.cursor-mcp<\/strong>/);
+      assert.match(response.headers.get('content-security-policy') ?? '', /form-action 'self' cursor:;/);
+
+      const callback = await consent(browser, url({}, { clientId: cursor.client_id, redirectURI: 'cursor://anysphere.cursor-mcp/oauth/callback' }), organizationId);
+      assert.equal(callback.protocol, 'cursor:');
+      assert.ok(callback.searchParams.get('code'));
+      assert.equal(callback.searchParams.get('iss'), gatehouse.url);
+    });
+
     it('allow redirects with code, state and iss', async () => {
       const callback = await consent(browser, url({ state: 'xyz' }), organizationId);
       assert.equal(callback.origin + callback.pathname, redirectURI);
