@@ -23,7 +23,7 @@ export function wantsJSON(request: FastifyRequest): boolean {
  * 4xx errors (bad JSON, body too large) send a generic description. Everything else is a 500 whose
  * details stay in the log.
  */
-export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, publicUrl: string): void {
   let status = 500;
   let code = 'server_error';
   let description = 'Something went wrong on our side. Try again; if it keeps happening, contact your operator.';
@@ -55,8 +55,12 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     reply.header('www-authenticate', error.challenge);
   } else if (status === 401 && wantsJSON(request) && code !== 'invalid_client') {
     // RFC 6750 section 3: a request without any credential gets a challenge without an error code.
-    const challenge = code === 'invalid_token' ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"';
-    reply.header('www-authenticate', challenge);
+    // RFC 9728 section 5.1: under /v1 the challenge names the API's protected resource metadata,
+    // so an OAuth client can find the authorization server.
+    const parts = ['realm="gatehouse"'];
+    if (code === 'invalid_token') parts.push('error="invalid_token"');
+    if (request.url.startsWith('/v1/')) parts.push(`resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/v1"`);
+    reply.header('www-authenticate', `Bearer ${parts.join(', ')}`);
   }
 
   reply.status(status).header('cache-control', 'no-store');

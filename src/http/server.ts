@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 
 import type { AppContext } from '../app/context.js';
 import type { CredentialVerifier } from '../auth/principal.js';
@@ -64,9 +64,9 @@ export async function buildServer({ context, verifier }: ServerOptions): Promise
     return payload;
   });
 
-  app.setErrorHandler(handleError);
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => handleError(error, request, reply, context.config.publicUrl));
   app.setNotFoundHandler((request, reply) => {
-    handleError(new NotFound(wantsJSON(request) ? 'No such endpoint.' : 'There is no page at this address.'), request, reply);
+    handleError(new NotFound(wantsJSON(request) ? 'No such endpoint.' : 'There is no page at this address.'), request, reply, context.config.publicUrl);
   });
 
   // Browsers ask for this on every page; an empty response keeps 404s out of the logs.

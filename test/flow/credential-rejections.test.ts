@@ -14,7 +14,7 @@ import { startGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { suite } from '../support/skip.js';
 
 const INVALID_TOKEN = { error: 'invalid_token', error_description: 'The credential is invalid, expired or revoked.' };
-const INVALID_TOKEN_CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';
+const invalidTokenChallenge = (url: string) => `Bearer realm="gatehouse", error="invalid_token", resource_metadata="${url}/.well-known/oauth-protected-resource/v1"`;
 
 for (const database of databaseCases) {
   suite(`credential rejections (${database.name})`, database.skip, () => {
@@ -45,13 +45,13 @@ for (const database of databaseCases) {
       const answer = await whoami(gatehouse, key);
       assert.equal(answer.status, 401);
       assert.deepEqual(answer.body, INVALID_TOKEN);
-      assert.equal(answer.headers.get('www-authenticate'), INVALID_TOKEN_CHALLENGE);
+      assert.equal(answer.headers.get('www-authenticate'), invalidTokenChallenge(gatehouse.url));
     }
 
     it('answers a request without credentials with 401 and a bare challenge', async () => {
       const response = await fetch(`${gatehouse.url}/v1/whoami`);
       assert.equal(response.status, 401);
-      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="gatehouse"');
+      assert.equal(response.headers.get('www-authenticate'), `Bearer realm="gatehouse", resource_metadata="${gatehouse.url}/.well-known/oauth-protected-resource/v1"`);
       assert.deepEqual(await response.json(), {
         error: 'missing_credential',
         error_description: 'Authentication required. Send an API key as "Authorization: Bearer <key>" or sign in.',

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 
 import { setPlan } from '../../src/model/organizations.js';
-import { BrowserClient } from '../support/browser-client.js';
+import { createOneTimeLink } from '../../src/setup/one-time-links.js';
+import { BrowserClient, readForm } from '../support/browser-client.js';
 import { databaseCases } from '../support/databases.js';
 import { startDNSServer, type TestDNSServer } from '../support/dns-server.js';
 import { mapDomainInUI, setupOrganization, signInWithGoogle, tableCounts, useGoogleProvider, verifyDomainInUI } from '../support/flows.js';
@@ -59,6 +60,17 @@ for (const database of databaseCases) {
       const elsewhere = await signInWithGoogle(new BrowserClient(), gatehouse, google, 'alice@example.com', `/signin?return_to=${encodeURIComponent('//evil.test/steal')}`);
       assert.equal(new URL(elsewhere.url).origin, gatehouse.url);
       assert.equal(elsewhere.url, `${gatehouse.url}/orgs/${organizationId}/settings`);
+    });
+
+    it('sign-in link follows return_to', async () => {
+      const alice = await gatehouse.app.context.store.db.selectFrom('users').select('id').where('email', '=', 'alice@example.com').executeTakeFirstOrThrow();
+      const link = await createOneTimeLink(gatehouse.app.context, { purpose: 'sign_in', userId: alice.id });
+      const browser = new BrowserClient();
+      await browser.follow(`${gatehouse.url}/signin?return_to=${encodeURIComponent(`/orgs/${organizationId}/settings/api-keys`)}`);
+      const page = await browser.follow(link.url.replace('http://localhost:0', gatehouse.url));
+      const form = readForm(page.body, '/signin/link');
+      const landed = await browser.follow(`${gatehouse.url}${form.action}`, { form: form.fields });
+      assert.equal(landed.url, `${gatehouse.url}/orgs/${organizationId}/settings/api-keys`);
     });
 
     it('unverified Google email rejected', async () => {

@@ -82,7 +82,7 @@ for (const database of databaseCases) {
       const rejected = await whoami(gatehouse, key);
       assert.equal(rejected.status, 401);
       assert.deepEqual(rejected.body, { error: 'invalid_token', error_description: 'The credential is invalid, expired or revoked.' });
-      assert.equal(rejected.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="invalid_token"');
+      assert.equal(rejected.headers.get('www-authenticate'), `Bearer realm="gatehouse", error="invalid_token", resource_metadata="${gatehouse.url}/.well-known/oauth-protected-resource/v1"`);
 
       const logs = gatehouse.logs.join('\n');
       const session = browser.cookie(new URL(gatehouse.url).host, 'gatehouse_session')!;

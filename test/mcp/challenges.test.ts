@@ -59,7 +59,7 @@ for (const database of databaseCases) {
       const tokens = await obtainTokens(gatehouse, browser, organizationId);
       const response = await fetch(`${gatehouse.url}/v1/whoami`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
       assert.equal(response.status, 401, 'its audience is /mcp only');
-      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="invalid_token"');
+      assert.equal(response.headers.get('www-authenticate'), `Bearer realm="gatehouse", error="invalid_token", resource_metadata="${gatehouse.url}/.well-known/oauth-protected-resource/v1"`);
     });
 
     it('token in the query string is not accepted', async () => {

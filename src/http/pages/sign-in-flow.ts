@@ -47,12 +47,15 @@ export async function finishSignIn(
   const session = await createSession(context, input);
   setCookie(reply, cookieNames(context).session, session.token, context.config.session.maxSeconds);
 
-  const returnTo = safeReturnPath(readCookie(request, RETURN_TO_COOKIE));
-  if (request.cookies[RETURN_TO_COOKIE] !== undefined) {
-    reply.clearCookie(RETURN_TO_COOKIE, { path: '/', httpOnly: true, secure: true, sameSite: 'none' });
-  }
   context.logger.info({ event: 'sign_in.succeeded', userId: input.userId, method: input.method, connectionId: input.connectionId }, 'signed in');
-  return reply.redirect(returnTo ?? '/', 303);
+  return reply.redirect(takeReturnPath(request, reply) ?? '/', 303);
+}
+
+/** Returns the remembered local path, if any, and clears it so that it is followed once. */
+export function takeReturnPath(request: FastifyRequest, reply: FastifyReply): string | undefined {
+  if (request.cookies[RETURN_TO_COOKIE] === undefined) return undefined;
+  reply.clearCookie(RETURN_TO_COOKIE, { path: '/', httpOnly: true, secure: true, sameSite: 'none' });
+  return safeReturnPath(readCookie(request, RETURN_TO_COOKIE));
 }
 
 /**

@@ -19,7 +19,7 @@ import { InvalidLink, ProviderUnavailable, SignInFailed, TooManyAttempts } from 
 import { contentSecurityPolicy } from '../security-headers.js';
 import { EMAIL_CODE_COOKIE, EMAIL_CODE_COOKIE_SECONDS } from './email-code.js';
 import { formField, requireCSRF, sendPage } from './page.js';
-import { finishSignIn, rememberReturnTo, safeReturnPath, startSSO } from './sign-in-flow.js';
+import { finishSignIn, rememberReturnTo, safeReturnPath, startSSO, takeReturnPath } from './sign-in-flow.js';
 
 /** Status, prefilled email and messages of the sign-in page. */
 export interface SignInPageOptions {
@@ -165,7 +165,7 @@ export function registerSignInPages(app: FastifyInstance, context: AppContext, v
     // an identity provider is down or misconfigured, and only someone with shell access can make one.
     const result = await signInWithLink(context, formField(request, 'token'));
     setCookie(reply, cookieNames(context).session, result.sessionToken, context.config.session.maxSeconds);
-    return reply.redirect('/', 303);
+    return reply.redirect(takeReturnPath(request, reply) ?? '/', 303);
   });
 
   app.post('/signout', async (request, reply) => {
