@@ -81,6 +81,7 @@ export async function serveGatehouse<Request, Reply extends { type: string }>(
       google: undefined,
       mail: { smtpUrl: undefined, from: 'gatehouse@localhost.test' },
       trustProxy: false,
+    oauthRegistrationLimit: 100_000,
       // Fastify logs two info lines per request, which would dominate the profile. Warnings, such as
       // a rejected SAML response, go to stderr so that the parent's report on stdout stays clean.
       logLevel: 'warn',

@@ -32,4 +32,6 @@ export interface Config {
   issuerKeyRotationSeconds: number;
   /** Web origins besides the public URL whose pages may call /mcp from a browser; unset means none. */
   mcpAllowedOrigins?: string[];
+  /** Dynamic client registrations per client address per 10 minutes; 30 when unset. */
+  oauthRegistrationLimit?: number;
 }

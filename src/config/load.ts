@@ -116,6 +116,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       }),
     issuerKeyRotationSeconds: settings.GATEHOUSE_ISSUER_KEY_ROTATION_DAYS * 86_400,
     mcpAllowedOrigins: settings.GATEHOUSE_MCP_ALLOWED_ORIGINS ?? [],
+    oauthRegistrationLimit: settings.GATEHOUSE_OAUTH_REGISTRATION_LIMIT,
   };
 }
 

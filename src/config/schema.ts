@@ -32,6 +32,7 @@ export const settingDescriptions = {
   GATEHOUSE_TOKEN_EXCHANGE_TIMEOUT_SECONDS: 'seconds to wait for a provider token endpoint during workload identity federation (default 10)',
   GATEHOUSE_KEY_ENCRYPTION_KEYS: 'comma-separated ID:KEY pairs, KEY being 32 random bytes as base64url; the first encrypts, all decrypt (default: one key derived from GATEHOUSE_SECRET)',
   GATEHOUSE_ISSUER_KEY_ROTATION_DAYS: 'days each signing key of the federation issuer signs before the next one takes over, 2-365 (default 30)',
+  GATEHOUSE_OAUTH_REGISTRATION_LIMIT: 'dynamic OAuth client registrations one client address may make per 10 minutes (default 30; behind a proxy, set GATEHOUSE_TRUST_PROXY so each client counts on its own)',
   GATEHOUSE_MCP_ALLOWED_ORIGINS: 'comma-separated web origins, besides Gatehouse itself, whose pages may call /mcp from a browser, for example https://inspector.example.com (default: none)',
   GATEHOUSE_CONFIG_FILE: 'path to a JSON file whose keys are these variable names; environment variables win',
 } as const;
@@ -105,6 +106,7 @@ export const rawSettingsSchema = z.object({
     .refine((value) => !value.split(',').some((pair) => pair.startsWith('derived:')), 'must not use the id "derived", which names the key derived from GATEHOUSE_SECRET')
     .optional(),
   GATEHOUSE_ISSUER_KEY_ROTATION_DAYS: z.coerce.number().int().min(2).max(365).default(30),
+  GATEHOUSE_OAUTH_REGISTRATION_LIMIT: positiveInteger(1_000_000).default(30),
   GATEHOUSE_MCP_ALLOWED_ORIGINS: z
     .string()
     .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))

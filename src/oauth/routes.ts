@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { AppContext } from '../app/context.js';
-import { InvalidRequest } from '../http/errors.js';
+import { InvalidRequest, TooManyAttempts } from '../http/errors.js';
 import { authenticateClient } from './client-authentication.js';
 import { allowAnyOrigin } from './cors.js';
 import { UnsupportedGrantType } from './errors.js';
 import { requireFormBody } from './form.js';
+import { RegistrationLimiter } from './registration-limit.js';
 import { registerClient } from './registration.js';
 import { apiProtectedResourceMetadata, authorizationServerMetadata, protectedResourceMetadata } from './server-metadata.js';
 import { exchangeAuthorizationCode, refreshTokens, revokeToken } from './tokens.js';
@@ -38,9 +39,18 @@ export function registerOAuthRoutes(app: FastifyInstance, context: AppContext): 
     return authorizationServerMetadata(context);
   });
 
-  // TODO: registration is open to anyone, as MCP clients expect, and nothing limits its rate yet, so
-  // a script can fill oauth_clients. Unused registrations are never deleted either.
+  // Registration is open to anyone, as MCP clients expect, so each client address is rate-limited.
+  // TODO: unused registrations are never deleted, because a tool may come back with its client_id
+  // after months, and the table has no last-use time to tell those apart.
+  const limiter = new RegistrationLimiter(context.config.oauthRegistrationLimit ?? 30);
   app.post('/oauth/register', async (request, reply) => {
+    const retryAfter = limiter.take(request.ip, Date.now());
+    if (retryAfter !== undefined) {
+      request.log.warn({ event: 'oauth.registration_limited', remoteAddress: request.ip }, 'dynamic client registration rate-limited');
+      reply.header('retry-after', String(retryAfter));
+      throw new TooManyAttempts(`Too many client registrations from this address. Try again in ${retryAfter} seconds.`);
+    }
+
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (contentType !== 'application/json') throw new InvalidRequest('The body must be application/json client metadata (RFC 7591).');
 

@@ -133,3 +133,32 @@ for (const database of databaseCases) {
     });
   });
 }
+
+suite('dynamic client registration limit', databaseCases[0]!.skip, () => {
+  it('third registration in the window gets 429', async () => {
+    const gatehouse = await startGatehouse(databaseCases[0]!, { oauthRegistrationLimit: 2 });
+    try {
+      const register = () =>
+        fetch(`${gatehouse.url}/oauth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:33418/callback'] }),
+        });
+      assert.equal((await register()).status, 201);
+      assert.equal((await register()).status, 201);
+
+      const limited = await register();
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get('retry-after'), '600');
+      assert.equal(limited.headers.get('cache-control'), 'no-store');
+      assert.deepEqual(await limited.json(), {
+        error: 'too_many_attempts',
+        error_description: 'Too many client registrations from this address. Try again in 600 seconds.',
+      });
+      const clients = await gatehouse.app.context.store.db.selectFrom('oauth_clients').select('client_id').execute();
+      assert.equal(clients.length, 2);
+    } finally {
+      await gatehouse.close();
+    }
+  });
+});

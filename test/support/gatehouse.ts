@@ -52,6 +52,8 @@ export async function startGatehouse(database: DatabaseCase, overrides: Partial<
     google: undefined,
     mail: { smtpUrl: undefined, from: 'gatehouse@localhost.test' },
     trustProxy: false,
+    // Every test client registers from 127.0.0.1; the limit has its own test.
+    oauthRegistrationLimit: 100_000,
     logLevel: 'info',
     deployment: 'self-hosted',
     gateway: { enabled: true, timeoutSeconds: 30, exchangeTimeoutSeconds: 10 },
