@@ -104,6 +104,9 @@ export function createMCPServer(context: AppContext, caller: MCPCaller): McpServ
     },
   );
 
+  // The SDK advertises tools.listChanged, but this stateless server has no event stream (GET is
+  // 405), so it could never send the notification; the tool list is fixed anyway.
+  server.server.registerCapabilities({ tools: { listChanged: false } });
   return server;
 }
 

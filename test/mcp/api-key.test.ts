@@ -34,6 +34,7 @@ for (const database of databaseCases) {
       });
       await client.connect(transport);
 
+      assert.deepEqual(client.getServerCapabilities()?.tools, { listChanged: false });
       const tools = await client.listTools();
       assert.deepEqual(tools.tools.map((tool) => tool.name).sort(), ['create_project', 'get_project', 'list_organizations', 'list_projects', 'whoami']);
 
