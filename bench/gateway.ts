@@ -11,7 +11,6 @@
  * process, Gatehouse in a forked child.
  */
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { createAPIKey } from '../src/auth/api-keys.js';
 import { addMembership } from '../src/model/memberships.js';
@@ -19,7 +18,7 @@ import { createOrganization } from '../src/model/organizations.js';
 import { createUser } from '../src/model/users.js';
 import { createProvider } from '../src/providers/providers.js';
 import { startFakeProvider } from '../test/support/fakes/providers.js';
-import { optionReaders } from './lib/cli.js';
+import { optionReaders, parseArguments } from './lib/cli.js';
 import type { DatabaseKind } from './lib/database.js';
 import { serveGatehouse } from './lib/gatehouse-server.js';
 import { commandLine, machineLine } from './lib/report.js';
@@ -49,29 +48,24 @@ function usage(problem: string): never {
 }
 
 function parseOptions(argv: string[]): Options & { serve: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        database: { type: 'string', default: 'sqlite' },
-        requests: { type: 'string', default: '1000' },
-        rounds: { type: 'string', default: '3' },
-        cold: { type: 'string', default: '300' },
-        serve: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    usage(error instanceof Error ? error.message : String(error));
-  }
+  const values = parseArguments(
+    argv,
+    {
+      database: { type: 'string', default: 'sqlite' },
+      requests: { type: 'string', default: '1000' },
+      rounds: { type: 'string', default: '3' },
+      cold: { type: 'string', default: '300' },
+      serve: { type: 'boolean', default: false },
+    },
+    usage,
+  );
   const { integerOption, databaseOption } = optionReaders(usage);
   return {
-    database: databaseOption(parsed.values.database),
-    requests: integerOption('--requests', parsed.values.requests, 100_000),
-    rounds: integerOption('--rounds', parsed.values.rounds, 20, 1),
-    cold: integerOption('--cold', parsed.values.cold, 10_000),
-    serve: parsed.values.serve,
+    database: databaseOption(values.database),
+    requests: integerOption('--requests', values.requests, 100_000),
+    rounds: integerOption('--rounds', values.rounds, 20, 1),
+    cold: integerOption('--cold', values.cold, 10_000),
+    serve: values.serve,
   };
 }
 

@@ -12,7 +12,6 @@
  * every time, against the stateless Streamable HTTP endpoint.
  */
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { addSeconds } from '../src/app/context.js';
 import { newId, randomToken, sha256Hex } from '../src/crypto/tokens.js';
@@ -21,7 +20,7 @@ import { createOrganization } from '../src/model/organizations.js';
 import { createUser } from '../src/model/users.js';
 import { registerClient } from '../src/oauth/registration.js';
 import { ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX } from '../src/oauth/tokens.js';
-import { optionReaders } from './lib/cli.js';
+import { loadOptionSpecs, optionReaders, parseArguments, readLoadOptions } from './lib/cli.js';
 import type { DatabaseKind } from './lib/database.js';
 import { serveGatehouse } from './lib/gatehouse-server.js';
 import { load, type RequestFeed, type Route } from './lib/load.js';
@@ -48,36 +47,13 @@ interface ServerReady {
   refreshTokens: string[];
 }
 
+/** Parses and validates the command line, and exits with a usage message on an invalid value. */
 function parseOptions(argv: string[]): Options & { serve: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        database: { type: 'string', default: 'sqlite' },
-        duration: { type: 'string', default: '10' },
-        connections: { type: 'string', default: '10' },
-        rounds: { type: 'string', default: '3' },
-        warmup: { type: 'string', default: '2' },
-        tokens: { type: 'string', default: '60000' },
-        profile: { type: 'string' },
-        serve: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    usage(error instanceof Error ? error.message : String(error));
-  }
-  const { values } = parsed;
-  const { integerOption, databaseOption } = optionReaders(usage);
+  const values = parseArguments(argv, { ...loadOptionSpecs, tokens: { type: 'string', default: '60000' } }, usage);
+  const { integerOption } = optionReaders(usage);
   return {
-    database: databaseOption(values.database),
-    durationSeconds: integerOption('--duration', values.duration, 600),
-    connections: integerOption('--connections', values.connections, 1000),
-    rounds: integerOption('--rounds', values.rounds, 20, 2),
-    warmupSeconds: integerOption('--warmup', values.warmup, 60, 0),
+    ...readLoadOptions(values, usage, { maxConnections: 1000, minRounds: 2 }),
     tokens: integerOption('--tokens', values.tokens, 1_000_000, 100),
-    profileDir: values.profile,
     serve: values.serve,
   };
 }

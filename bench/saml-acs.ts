@@ -31,9 +31,8 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { errorText, optionReaders } from './lib/cli.js';
+import { errorText, loadOptionSpecs, optionReaders, parseArguments, readLoadOptions } from './lib/cli.js';
 import type { DatabaseKind } from './lib/database.js';
 import { load, type Route } from './lib/load.js';
 import { commandLine, machineLine, perRoundLine, routeTable } from './lib/report.js';
@@ -63,40 +62,23 @@ const POOL_MARGIN = 1.5;
 
 /** Parses and validates the command line, and exits with a usage message on an invalid value. */
 function parseOptions(argv: string[]): Options & { role: 'measure' | 'serve' | 'generate' } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        database: { type: 'string', default: 'sqlite' },
-        duration: { type: 'string', default: '10' },
-        connections: { type: 'string', default: '10' },
-        rounds: { type: 'string', default: '3' },
-        warmup: { type: 'string', default: '2' },
-        'timing-calls': { type: 'string', default: '2000' },
-        'timing-warmup': { type: 'string', default: '200' },
-        'max-responses': { type: 'string', default: '40000' },
-        profile: { type: 'string' },
-        serve: { type: 'boolean', default: false },
-        generate: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    usage(error instanceof Error ? error.message : String(error));
-  }
-  const { values } = parsed;
-  const { integerOption, databaseOption } = optionReaders(usage);
+  const values = parseArguments(
+    argv,
+    {
+      ...loadOptionSpecs,
+      'timing-calls': { type: 'string', default: '2000' },
+      'timing-warmup': { type: 'string', default: '200' },
+      'max-responses': { type: 'string', default: '40000' },
+      generate: { type: 'boolean', default: false },
+    },
+    usage,
+  );
+  const { integerOption } = optionReaders(usage);
   return {
-    database: databaseOption(values.database),
-    durationSeconds: integerOption('--duration', values.duration, 600),
-    connections: integerOption('--connections', values.connections, 200),
-    rounds: integerOption('--rounds', values.rounds, 20, 1),
-    warmupSeconds: integerOption('--warmup', values.warmup, 60, 0),
+    ...readLoadOptions(values, usage, { maxConnections: 200, minRounds: 1 }),
     timingCalls: integerOption('--timing-calls', values['timing-calls'], 20_000, 10),
     timingWarmup: integerOption('--timing-warmup', values['timing-warmup'], 5_000, 0),
     maxResponses: integerOption('--max-responses', values['max-responses'], 200_000, 1_000),
-    profileDir: values.profile,
     role: roleOf(values),
   };
 }

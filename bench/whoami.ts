@@ -14,13 +14,12 @@
  * the two routes, measured alternately in one run, and the server's CPU time per request vary less.
  */
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { createAPIKey } from '../src/auth/api-keys.js';
 import { addMembership } from '../src/model/memberships.js';
 import { createOrganization } from '../src/model/organizations.js';
 import { createUser } from '../src/model/users.js';
-import { optionReaders } from './lib/cli.js';
+import { loadOptionSpecs, parseArguments, readLoadOptions } from './lib/cli.js';
 import type { DatabaseKind } from './lib/database.js';
 import { serveGatehouse } from './lib/gatehouse-server.js';
 import { load, type Route } from './lib/load.js';
@@ -48,35 +47,8 @@ interface ServerReady {
 
 /** Parses and validates the command line, and exits with a usage message on an invalid value. */
 function parseOptions(argv: string[]): Options & { serve: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        database: { type: 'string', default: 'sqlite' },
-        duration: { type: 'string', default: '10' },
-        connections: { type: 'string', default: '10' },
-        rounds: { type: 'string', default: '3' },
-        warmup: { type: 'string', default: '2' },
-        profile: { type: 'string' },
-        serve: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    usage(error instanceof Error ? error.message : String(error));
-  }
-  const { values } = parsed;
-  const { integerOption, databaseOption } = optionReaders(usage);
-  return {
-    database: databaseOption(values.database),
-    durationSeconds: integerOption('--duration', values.duration, 600),
-    connections: integerOption('--connections', values.connections, 1000),
-    rounds: integerOption('--rounds', values.rounds, 20, 2),
-    warmupSeconds: integerOption('--warmup', values.warmup, 60, 0),
-    profileDir: values.profile,
-    serve: values.serve,
-  };
+  const values = parseArguments(argv, loadOptionSpecs, usage);
+  return { ...readLoadOptions(values, usage, { maxConnections: 1000, minRounds: 2 }), serve: values.serve };
 }
 
 function usage(problem: string): never {
