@@ -1,7 +1,5 @@
-import type { CompiledQuery } from 'kysely';
-
 import { addSeconds, type AppContext } from '../app/context.js';
-import type { Store } from '../db/database.js';
+import { preparedQuery, type Store } from '../db/database.js';
 import { hmacHex, newId } from '../crypto/tokens.js';
 import { apiKeyHint, checkAPIKeyFormat, generateAPIKey } from './api-key-format.js';
 import type { Verification } from './principal.js';
@@ -87,7 +85,7 @@ export async function verifyAPIKey(context: AppContext, key: string): Promise<Ve
   const problem = checkAPIKeyFormat(key);
   if (problem) return { ok: false, reason: problem };
 
-  const [row] = await lookupFor(context)([hashAPIKey(context, key)]);
+  const [row] = await lookup(context.store)([hashAPIKey(context, key)]);
 
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.deactivatedAt) return { ok: false, reason: 'deactivated' };
@@ -120,21 +118,10 @@ export async function verifyAPIKey(context: AppContext, key: string): Promise<Ve
 }
 
 const KEY_HASH_PLACEHOLDER = '';
-const lookups = new WeakMap<Store, (parameters: readonly unknown[]) => Promise<KeyLookupRow[]>>();
-
-/** Returns the prepared key lookup of this store, building and preparing it on first use. */
-function lookupFor(context: AppContext): (parameters: readonly unknown[]) => Promise<KeyLookupRow[]> {
-  let lookup = lookups.get(context.store);
-  if (!lookup) {
-    lookup = context.store.prepare('gatehouse_verify_api_key', buildKeyLookup(context));
-    lookups.set(context.store, lookup);
-  }
-  return lookup;
-}
 
 /** Builds the key lookup, compiled once: the key by its hash with its user, membership, organization and group. */
-function buildKeyLookup(context: AppContext) {
-  return context.store.db
+function buildKeyLookup(store: Store) {
+  return store.db
     .selectFrom('api_keys')
     .innerJoin('users', 'users.id', 'api_keys.user_id')
     .leftJoin('memberships', (join) =>
@@ -160,7 +147,8 @@ function buildKeyLookup(context: AppContext) {
     .compile();
 }
 
-type KeyLookupRow = ReturnType<typeof buildKeyLookup> extends CompiledQuery<infer Row> ? Row : never;
+/** The lookup, prepared once per store. */
+const lookup = preparedQuery('gatehouse_verify_api_key', buildKeyLookup);
 
 function toSummary(row: {
   id: string;

@@ -66,3 +66,19 @@ function quoteIdentifier(name: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new TypeError(`invalid schema name: ${name}`);
   return name;
 }
+
+/**
+ * Returns an accessor for a query on the path of every request: for each store, `build` compiles
+ * the query once and the store prepares it once (see Store.prepare), on first use.
+ */
+export function preparedQuery<Row>(name: string, build: (store: Store) => CompiledQuery<Row>): (store: Store) => (parameters: readonly unknown[]) => Promise<Row[]> {
+  const prepared = new WeakMap<Store, (parameters: readonly unknown[]) => Promise<Row[]>>();
+  return (store) => {
+    let run = prepared.get(store);
+    if (!run) {
+      run = store.prepare(name, build(store));
+      prepared.set(store, run);
+    }
+    return run;
+  };
+}

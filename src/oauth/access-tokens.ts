@@ -1,9 +1,7 @@
-import type { CompiledQuery } from 'kysely';
-
 import { addSeconds, type AppContext } from '../app/context.js';
 import type { Verification } from '../auth/principal.js';
 import { sha256Hex } from '../crypto/tokens.js';
-import type { Store } from '../db/database.js';
+import { preparedQuery, type Store } from '../db/database.js';
 import { ACCESS_TOKEN_PREFIX } from './tokens.js';
 
 /** Seconds between two writes of a grant's last-use time. */
@@ -20,7 +18,7 @@ export async function verifyAccessToken(context: AppContext, token: string, reso
     return { ok: false, reason: 'malformed' };
   }
 
-  const [row] = await lookupFor(context)([sha256Hex(token), 'access']);
+  const [row] = await lookup(context.store)([sha256Hex(token), 'access']);
   if (!row) return { ok: false, reason: 'unknown' };
 
   const now = context.clock();
@@ -54,20 +52,10 @@ export async function verifyAccessToken(context: AppContext, token: string, reso
   };
 }
 
-const lookups = new WeakMap<Store, (parameters: readonly unknown[]) => Promise<TokenLookupRow[]>>();
-
-function lookupFor(context: AppContext): (parameters: readonly unknown[]) => Promise<TokenLookupRow[]> {
-  let lookup = lookups.get(context.store);
-  if (!lookup) {
-    lookup = context.store.prepare('gatehouse_verify_access_token', buildTokenLookup(context));
-    lookups.set(context.store, lookup);
-  }
-  return lookup;
-}
 
 /** Builds the token lookup once: the access token by hash, with its grant, user and current membership. */
-function buildTokenLookup(context: AppContext) {
-  return context.store.db
+function buildTokenLookup(store: Store) {
+  return store.db
     .selectFrom('oauth_tokens')
     .innerJoin('oauth_grants', 'oauth_grants.id', 'oauth_tokens.grant_id')
     .innerJoin('users', 'users.id', 'oauth_grants.user_id')
@@ -99,4 +87,5 @@ function buildTokenLookup(context: AppContext) {
     .compile();
 }
 
-type TokenLookupRow = ReturnType<typeof buildTokenLookup> extends CompiledQuery<infer Row> ? Row : never;
+/** The lookup, prepared once per store. */
+const lookup = preparedQuery('gatehouse_verify_access_token', buildTokenLookup);
