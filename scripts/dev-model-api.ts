@@ -1,7 +1,7 @@
 /**
  * Development-only stand-in for an AI provider's model API and token endpoints, so the gateway can
- * be tried without a provider account. It is the fake the tests use: it checks API keys and
- * federation tokens as the provider does and answers every chat completion with a fixed text.
+ * be tried without a provider account. It is the fake the tests use. It checks API keys and
+ * federation tokens as the provider does, and responds to every chat completion with fixed text.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   // Without --subject any subject is accepted; a real provider accepts only the one its trust rule names.
   if (args.subject) fake.expectedSubject = args.subject;
   else fake.acceptSubject = () => true;
-  console.error(`WARNING: this is a development stand-in for ${args.kind}. It answers with fixed text and keeps nothing.`);
+  console.error(`WARNING: this is a development stand-in for ${args.kind}. It responds with fixed text and stores nothing.`);
   process.stdout.write(`${JSON.stringify({ kind: args.kind, baseURL: fake.baseURL, apiKey: fake.apiKey, federation: fake.federation })}\n`);
   console.error(
     [

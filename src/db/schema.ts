@@ -247,7 +247,7 @@ export interface MembershipJoinTable {
   group_id: string;
   connection_id: string | null;
   mapping_domain: string | null;
-  /** How the member signed in when joining: 'oidc', 'saml', 'google' or 'email_code'; null before 0005. */
+  /** Sign-in method of the join: 'oidc', 'saml', 'google' or 'email_code'. Null for joins before migration 0005. */
   method: string | null;
   created_at: string;
 }

@@ -113,8 +113,9 @@ async function checkRecord(context: AppContext, row: VerifiedDomainTable): Promi
   if (found) {
     update = { status: 'verified', verified_at: row.status === 'pending' ? nowISO : (row.verified_at ?? nowISO), last_checked_at: nowISO, last_error: null };
   } else if (!lookup.ok && lookup.problem === 'failed') {
-    // An unreachable or failing DNS server says nothing about the record, so the status stays, and
-    // last_checked_at keeps the time of the last clear answer. Only lasting failures count as a loss.
+    // A lookup that failed (an unreachable or broken DNS server) is no evidence about the record,
+    // so the status stays, and last_checked_at keeps the time of the last definite result. Only
+    // failures that last LOOKUP_FAILURE_GRACE_HOURS count as a loss.
     const lastAnswer = row.last_checked_at ?? row.verified_at ?? row.created_at;
     const lasting = now.getTime() - new Date(lastAnswer).getTime() > LOOKUP_FAILURE_GRACE_HOURS * 3600_000;
     const status = row.status === 'verified' && lasting ? 'failed' : row.status;

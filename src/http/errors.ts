@@ -102,7 +102,7 @@ export class ProviderUnavailable extends ProtocolError {
 
 /**
  * 403: the person's organization requires single sign-on for their domain, so this sign-in method
- * is refused. The sign-in pages answer it by sending the browser to the organization's SSO.
+ * is rejected. The sign-in pages handle it by sending the browser to the organization's SSO.
  */
 export class SSORequired extends ProtocolError {
   constructor(

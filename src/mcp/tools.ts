@@ -105,7 +105,7 @@ export function createMCPServer(context: AppContext, caller: MCPCaller): McpServ
   );
 
   // The SDK advertises tools.listChanged, but this stateless server has no event stream (GET is
-  // 405), so it could never send the notification; the tool list is fixed anyway.
+  // 405) to send the notification on. The tool list never changes anyway.
   server.server.registerCapabilities({ tools: { listChanged: false } });
   return server;
 }

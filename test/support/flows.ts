@@ -181,7 +181,7 @@ export async function mapDomainInUI(owner: BrowserClient, gatehouse: TestGatehou
 }
 
 /**
- * Turns on "Continue with Google" against a Google-like provider. The redirect URI holds the port,
+ * Turns on "Continue with Google" against a Google-like provider. The redirect URI contains the port,
  * which is known only once Gatehouse listens, so the setting is applied to the running instance.
  */
 export function useGoogleProvider(gatehouse: TestGatehouse, idp: RunningIdP): void {
